@@ -1,0 +1,23 @@
+#pragma once
+// Subcommands of rampart-agent. Each lives in its own cmd_*.cc, registers
+// its flags on the CLI11 app and returns the function that runs it, so
+// main() only dispatches. Flag parsing and wiring only: the work belongs in
+// the agent's libraries.
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace rampart::agent_cli {
+
+struct Command {
+  CLI::App* app = nullptr;      // The subcommand, to test whether it was chosen.
+  std::function<int()> run;     // Runs it; returns the process exit code.
+};
+
+Command AddRunCommand(CLI::App& app);          // run, check-config
+Command AddCheckConfigCommand(CLI::App& app);
+
+}  // namespace rampart::agent_cli

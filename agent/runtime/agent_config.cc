@@ -1,0 +1,40 @@
+#include "agent/runtime/agent_config.h"
+
+#include <unistd.h>
+
+#include "common/config/config.h"
+
+namespace rampart::agent {
+namespace {
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "agent";
+  return buf;
+}
+
+void ReadLog(config::Section s, log::Options* out) {
+  std::string level(log::LevelName(out->level));
+  s.OneOf("level", &level, {"trace", "debug", "info", "warn", "error", "off"});
+  if (auto parsed = log::ParseLevel(level)) out->level = *parsed;
+  s.OneOf("format", &out->format, {"text", "json"});
+  s.String("file", &out->file);
+}
+
+}  // namespace
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  RAMPART_ASSIGN_OR_RETURN(config::Document doc, config::Document::LoadFile(path));
+  AgentConfig cfg;
+  config::Section agent = doc.Root().Child("agent", config::kRequired);
+  agent.String("name", &cfg.name);
+  agent.String("site", &cfg.site);
+  agent.String("data_dir", &cfg.data_dir);
+  if (cfg.data_dir.empty()) agent.Problem("data_dir", "must not be empty");
+  ReadLog(agent.Child("log"), &cfg.log);
+  RAMPART_RETURN_IF_ERROR(doc.Finish());
+  if (cfg.name.empty()) cfg.name = HostName();
+  return cfg;
+}
+
+}  // namespace rampart::agent

@@ -1,0 +1,29 @@
+#pragma once
+// The agent's configuration file (agent.yaml). Every key has a default here
+// except where noted; LoadAgentConfig reports every problem at once.
+//
+//   agent:
+//     name: web-01            # default: the host name
+//     site: so-tai-chinh      # the agency this server belongs to
+//     data_dir: /var/lib/rampart-agent
+//     log: {level: info, format: text, file: ""}
+
+#include <string>
+
+#include "common/log/log.h"
+#include "common/status/status.h"
+
+namespace rampart::agent {
+
+struct AgentConfig {
+  std::string name;                                  // Shown in the controller; host name if empty.
+  std::string site;                                  // Agency id; set at enrolment when empty.
+  std::string data_dir = "/var/lib/rampart-agent";   // Spool, certificates, caches.
+  log::Options log;
+};
+
+// kInvalidArgument listing every problem ("agent.log.level: must be one of
+// ... (line 4)"); kNotFound when the file is missing.
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+
+}  // namespace rampart::agent

@@ -1,0 +1,29 @@
+# One INTERFACE target carries every project-wide compile flag, so no one
+# edits CMAKE_CXX_FLAGS and third-party code is not held to our warnings.
+add_library(rampart_build_flags INTERFACE)
+add_library(rampart::build_flags ALIAS rampart_build_flags)
+
+target_compile_options(rampart_build_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wformat=2
+  -Wimplicit-fallthrough -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # Lock annotations (GUARDED_BY) are checked where the compiler can.
+  target_compile_options(rampart_build_flags INTERFACE -Wthread-safety)
+endif()
+if(RAMPART_WERROR)
+  target_compile_options(rampart_build_flags INTERFACE -Werror)
+endif()
+
+if(RAMPART_SANITIZERS)
+  set(_san -fsanitize=${RAMPART_SANITIZERS} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_compile_options(rampart_build_flags INTERFACE ${_san})
+  target_link_options(rampart_build_flags INTERFACE ${_san})
+endif()
+
+if(RAMPART_ENABLE_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "RAMPART_ENABLE_FUZZERS needs clang (libFuzzer); use the asan preset")
+  endif()
+  # Instrument every library for coverage; only fuzz targets link the driver.
+  target_compile_options(rampart_build_flags INTERFACE -fsanitize=fuzzer-no-link)
+endif()

@@ -1,0 +1,73 @@
+#include "common/util/clock.h"
+
+#include <time.h>
+
+#include <cstdio>
+
+namespace rampart {
+namespace {
+
+int64_t ReadClock(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+class RealClock final : public Clock {
+ public:
+  int64_t NowNanos() const override { return WallNanos(); }
+  int64_t MonotonicNanos() const override { return rampart::MonotonicNanos(); }
+};
+
+// Splits nanoseconds into whole seconds (floor) and the non-negative rest,
+// so timestamps before 1970 still print correctly.
+void Split(int64_t nanos, time_t* seconds, int64_t* rest) {
+  int64_t s = nanos / 1'000'000'000;
+  int64_t r = nanos % 1'000'000'000;
+  if (r < 0) {
+    r += 1'000'000'000;
+    s -= 1;
+  }
+  *seconds = static_cast<time_t>(s);
+  *rest = r;
+}
+
+}  // namespace
+
+int64_t MonotonicNanos() { return ReadClock(CLOCK_MONOTONIC); }
+int64_t WallNanos() { return ReadClock(CLOCK_REALTIME); }
+
+const Clock& SystemClock() {
+  static const RealClock clock;
+  return clock;
+}
+
+std::string FormatEveTimestamp(int64_t unix_nanos, int utc_offset_minutes) {
+  time_t seconds;
+  int64_t rest;
+  Split(unix_nanos + static_cast<int64_t>(utc_offset_minutes) * 60'000'000'000, &seconds, &rest);
+  tm t{};
+  gmtime_r(&seconds, &t);
+  const int offset = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06d%c%02d%02d", t.tm_year + 1900,
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<int>(rest / 1000), utc_offset_minutes < 0 ? '-' : '+', offset / 60,
+                offset % 60);
+  return buf;
+}
+
+std::string FormatRfc3339(int64_t unix_nanos) {
+  time_t seconds;
+  int64_t rest;
+  Split(unix_nanos, &seconds, &rest);
+  tm t{};
+  gmtime_r(&seconds, &t);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<int>(rest / 1'000'000));
+  return buf;
+}
+
+}  // namespace rampart

@@ -1,0 +1,26 @@
+#pragma once
+// Subcommands of rampart-controller and rampartctl. Each lives in its own
+// cmd_*.cc, registers its flags on the CLI11 app and returns the function
+// that runs it, so the mains only dispatch.
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace rampart::controller_cli {
+
+struct Command {
+  CLI::App* app = nullptr;   // The subcommand, to test whether it was chosen.
+  std::function<int()> run;  // Runs it; returns the process exit code.
+};
+
+// rampart-controller
+Command AddRunCommand(CLI::App& app);
+Command AddCheckConfigCommand(CLI::App& app);
+
+// rampartctl
+Command AddPkiCommand(CLI::App& app);  // pki init, pki fingerprint
+
+}  // namespace rampart::controller_cli
