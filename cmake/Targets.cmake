@@ -37,8 +37,8 @@ function(rampart_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE rampart::build_flags rampart::testing ${ARG_DEPS}
     GTest::gmock GTest::gtest_main)
-  set(_props LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-      ENVIRONMENT "RAMPART_SOURCE_DIR=${PROJECT_SOURCE_DIR};RAMPART_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  # The test binaries know the source and build trees (tests/testing/paths.h).
+  set(_props LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
   if(ARG_RUN_SERIAL)
     list(APPEND _props RUN_SERIAL TRUE)
   endif()
@@ -57,7 +57,8 @@ function(rampart_add_script_test name)
     set(ARG_TIMEOUT 300)
   endif()
   add_test(NAME ${name} COMMAND ${ARG_COMMAND} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+  # Exit code 77 means "skipped" (e.g. network namespaces unavailable), with the reason printed.
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} SKIP_RETURN_CODE 77
     ENVIRONMENT "RAMPART_SOURCE_DIR=${PROJECT_SOURCE_DIR};RAMPART_BINARY_DIR=${PROJECT_BINARY_DIR};RAMPART_BIN=${PROJECT_BINARY_DIR}/bin")
   if(ARG_RUN_SERIAL)
     set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)

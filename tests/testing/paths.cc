@@ -13,8 +13,8 @@ std::string Env(const char* name, const char* fallback) {
 
 }  // namespace
 
-std::string SourceDir() { return Env("RAMPART_SOURCE_DIR", "."); }
-std::string BinaryDir() { return Env("RAMPART_BINARY_DIR", "build"); }
+std::string SourceDir() { return Env("RAMPART_SOURCE_DIR", RAMPART_DEFAULT_SOURCE_DIR); }
+std::string BinaryDir() { return Env("RAMPART_BINARY_DIR", RAMPART_DEFAULT_BINARY_DIR); }
 
 std::string SharedDataDir() {
   const char* override_dir = std::getenv("RAMPART_SHARED_DATA");

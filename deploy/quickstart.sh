@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Rampart's main job on one machine: installs dependencies, builds the
+# release preset, generates a CA, certificates and example configurations
+# under run/, then starts a controller and an agent in the foreground.
+# Ctrl-C (or SIGTERM) stops both cleanly. Run as root on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash deploy/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target rampart-agent rampart-controller rampartctl
+bin="$root/build/release/bin"
+
+run="$root/run"
+mkdir -p "$run"
+chmod 700 "$run"
+if [[ ! -f "$run/pki/ca.crt" ]]; then
+  "$bin/rampartctl" pki init --dir "$run/pki" --host localhost --host 127.0.0.1 --host ::1
+fi
+sed -e "s|@RUN@|$run|g" deploy/config/controller.example.yaml >"$run/controller.yaml"
+sed -e "s|@RUN@|$run|g" deploy/config/agent.example.yaml >"$run/agent.yaml"
+"$bin/rampart-controller" check-config --config "$run/controller.yaml"
+"$bin/rampart-agent" check-config --config "$run/agent.yaml"
+
+pids=()
+stop() {
+  echo "quickstart: stopping"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait
+  echo "quickstart: stopped"
+}
+trap stop INT TERM
+
+"$bin/rampart-controller" run --config "$run/controller.yaml" &
+pids+=($!)
+"$bin/rampart-agent" run --config "$run/agent.yaml" &
+pids+=($!)
+echo "quickstart: controller and agent running (logs above); press Ctrl-C to stop"
+wait
