@@ -17,6 +17,18 @@ import sys
 import jsonschema
 
 
+def merge(base, ext):
+    """Adds the extension's properties to the base schema, recursing into
+    objects both define (so "alert" can gain YARA fields while keeping
+    Suricata's), and letting the extension add new event types."""
+    for key, value in ext.get("properties", {}).items():
+        old = base.setdefault("properties", {}).get(key)
+        if isinstance(old, dict) and "properties" in old and "properties" in value:
+            merge(old, value)
+        else:
+            base["properties"][key] = value
+
+
 def load_schema(path, extension):
     with open(path, encoding="utf-8") as f:
         schema = json.load(f)
@@ -24,7 +36,7 @@ def load_schema(path, extension):
         with open(extension, encoding="utf-8") as f:
             ext = json.load(f)
         schema = copy.deepcopy(schema)
-        schema["properties"].update(ext.get("properties", {}))
+        merge(schema, ext)
         schema.setdefault("$defs", {}).update(ext.get("$defs", {}))
     return schema
 
