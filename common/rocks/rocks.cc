@@ -26,7 +26,11 @@ class LogBridge final : public rocksdb::Logger {
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     if (level < GetInfoLogLevel()) return;
     char buf[1024];
+    // The format comes from RocksDB itself, with its own arguments.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
     std::vsnprintf(buf, sizeof(buf), format, ap);
+#pragma GCC diagnostic pop
     if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
       log::Error("rocksdb", buf);
     } else {
