@@ -1,0 +1,420 @@
+#pragma once
+// controller/store: the controller's database of record (RocksDB). It holds
+// every event and alert the agents shipped, with indexes for the analysts'
+// queries, and the fleet's objects: sites (agencies) with their WAN link
+// status and history, agents with their health, and enrolment tokens.
+//
+// This header is the query API the web UI and rampartctl serve, and the
+// subscription API that notifications and the live feed use. Ingest writes
+// through controller/store/event_writer.h (which needs protobuf and is
+// included only by controller/ingest), links through the Link* methods below,
+// fleet through the Site/Agent/Token methods.
+//
+// Thread safety: every method may be called from any thread at any time.
+// Reads see every write that returned before they started. Writes of events
+// happen on the store's own writer thread (group commit: one fsync for many
+// agents' batches); subscribers are called there too, see Subscribe().
+//
+// Identities: an agent id is the CN of the agent's certificate (assigned by
+// the controller at enrolment); a site is named by its id ([a-z0-9-]{1,63},
+// e.g. "so-tai-chinh"). An event is identified by (agent id, sequence): the
+// agent numbers its events densely from 1, and the store keeps each pair at
+// most once, so retries never duplicate.
+//
+// Queries never scan without bound: each examines at most
+// QueryOptions::max_examined index entries; a page that stopped early says
+// so (`more` with a cursor) instead of taking seconds. Pagination is keyset
+// pagination (the cursor is the position in the index), so page 1000 costs
+// what page 1 costs, with millions of rows.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status/status.h"
+#include "common/util/clock.h"
+
+namespace rampart::controller_store {
+
+// Same numbers as rampart.v1.EventKind (proto/rampart/v1/event.proto).
+enum class EventKind : uint8_t {
+  kUnspecified = 0,
+  kAlert = 1,
+  kFlow = 2,
+  kDns = 3,
+  kHttp = 4,
+  kTls = 5,
+  kAnomaly = 6,
+  kFile = 7,
+  kProcess = 8,
+  kAuth = 9,
+  kStats = 10,
+  kLinkProbe = 11,
+  kSocket = 12,
+  kLinkState = 13,  // A site's link or an agent changed state (made by the controller).
+};
+// "alert", "flow", ..., "link_state"; "unspecified" for kUnspecified.
+std::string_view EventKindName(EventKind kind);
+Result<EventKind> ParseEventKind(std::string_view name);
+
+// Same numbers as rampart.v1.Severity: 1 is the most severe (Suricata's
+// alert severity), kInfo is telemetry.
+enum class Severity : uint8_t {
+  kUnspecified = 0,
+  kCritical = 1,
+  kHigh = 2,
+  kMedium = 3,
+  kLow = 4,
+  kInfo = 5,
+};
+std::string_view SeverityName(Severity severity);  // "critical", "high", "medium", "low", "info"
+Result<Severity> ParseSeverity(std::string_view name);
+
+struct EventId {
+  std::string agent_id;
+  uint64_t sequence = 0;
+  // "AGENT_ID:SEQUENCE", the form URLs and the UI use.
+  std::string ToString() const;
+  // kInvalidArgument unless "AGENT_ID:SEQUENCE" with a decimal sequence >= 1.
+  static Result<EventId> Parse(std::string_view text);
+  friend bool operator==(const EventId&, const EventId&) = default;
+};
+
+// One row of a list: what the index holds, without the full record.
+struct EventSummary {
+  EventId id;
+  int64_t observed_unix_nanos = 0;  // When it happened (EVE timestamp).
+  int64_t stored_unix_nanos = 0;    // When the controller made it durable.
+  EventKind kind = EventKind::kUnspecified;
+  Severity severity = Severity::kUnspecified;
+  std::string site;
+  std::string agent_name;           // The agent's host name at enrolment.
+  std::string src_ip;               // Empty for records without addresses.
+  uint16_t src_port = 0;
+  std::string dest_ip;
+  uint16_t dest_port = 0;
+  std::string proto;                // "TCP", "UDP", ...
+  // Alerts only (kind == kAlert):
+  uint32_t gid = 0;
+  uint64_t signature_id = 0;
+  uint32_t rev = 0;
+  std::string signature;            // The rule's msg (or YARA/Sigma rule name).
+  std::string category;
+};
+
+// The detail view: the summary and the EVE record exactly as the agent wrote
+// it (one JSON object, no newline).
+struct EventRecord {
+  EventSummary summary;
+  std::string eve_json;
+};
+
+// Filters for QueryAlerts / QueryEvents. Every filter that is set must hold
+// (AND); lists match any of their values (OR). Empty means "any".
+struct Query {
+  int64_t from_unix_nanos = 0;  // Observed time, inclusive. 0: the beginning.
+  int64_t to_unix_nanos = 0;    // Exclusive. 0: no upper bound.
+  std::vector<Severity> severities;
+  std::vector<std::string> sites;
+  std::vector<std::string> agents;         // Agent ids.
+  std::vector<EventKind> kinds;            // QueryEvents only; QueryAlerts implies kAlert.
+  std::optional<uint64_t> signature_id;
+  // Case-insensitive substring of the signature text (rule msg), e.g.
+  // "ET SCAN". Matches through the store's signature catalogue, so it stays
+  // fast however many alerts there are.
+  std::string signature_text;
+  // An IPv4 or IPv6 address (textual), matching source or destination.
+  // kInvalidArgument if it does not parse.
+  std::string address;
+  size_t limit = 50;        // Rows per page, 1..1000.
+  bool oldest_first = false;  // Default: newest first.
+  // Empty for the first page; then the `next_cursor` of the previous page
+  // (opaque; only valid with the same filters).
+  std::string cursor;
+};
+
+struct Page {
+  std::vector<EventSummary> rows;
+  // Empty when there is nothing after this page. Otherwise pass it as
+  // Query::cursor. Rows can be fewer than `limit` with a cursor when the scan
+  // hit max_examined: the caller may ask again to continue.
+  std::string next_cursor;
+  uint64_t examined = 0;  // Index entries looked at (for diagnostics).
+};
+
+struct QueryOptions {
+  // Index entries one query may look at before returning what it has (with a
+  // cursor). Larger finds rare matches in one call; smaller bounds latency.
+  uint64_t max_examined = 200000;
+};
+
+// --- Fleet objects ---------------------------------------------------------
+
+enum class LinkState : uint8_t {
+  kUnknown = 0,   // Nothing heard yet.
+  kUp = 1,
+  kDegraded = 2,  // Loss, RTT or jitter above their raise thresholds.
+  kDown = 3,      // No agent of the site answers.
+};
+std::string_view LinkStateName(LinkState state);  // "unknown", "up", "degraded", "down"
+
+// How an agent is doing, as the controller sees it.
+enum class AgentState : uint8_t {
+  kUnknown = 0,   // Enrolled, never connected.
+  kUp = 1,        // Heard recently (probes, heartbeats or its stream).
+  kDown = 2,      // Silent while other agents of its site answer: the agent, not the link.
+  kUnreachable = 3,  // Silent because its site's link is down.
+  kStopped = 4,   // Said goodbye (clean shutdown) and has not come back.
+  kRevoked = 5,
+};
+std::string_view AgentStateName(AgentState state);
+
+struct LinkMetrics {
+  double rtt_ms = 0;        // Mean round trip over the last window.
+  double jitter_ms = 0;     // Mean absolute difference of consecutive RTTs.
+  double loss_ratio = 0;    // 0..1 over the last window.
+  int64_t window_end_unix_nanos = 0;
+};
+
+struct SiteLink {
+  LinkState state = LinkState::kUnknown;
+  int64_t since_unix_nanos = 0;   // When it entered `state`.
+  std::string reason;             // "no agent answered for 6s", "loss 21% >= 10%", ...
+  LinkMetrics metrics;
+  double availability_24h = 0;    // Fraction of the last 24 h spent up or degraded (0..1).
+};
+
+struct Site {
+  std::string id;           // [a-z0-9-]{1,63}
+  std::string description;  // Free text ("Sở Tài chính").
+  int64_t created_unix_nanos = 0;
+  SiteLink link;
+  uint32_t agents = 0;      // Enrolled, not revoked.
+  uint32_t agents_up = 0;
+};
+
+// Health an agent reports in its heartbeats (see rampart.v1.Heartbeat).
+struct AgentHealth {
+  int64_t reported_unix_nanos = 0;
+  double cpu_percent = 0;           // The agent process.
+  uint64_t rss_bytes = 0;
+  double host_cpu_percent = 0;
+  uint64_t host_memory_used_bytes = 0;
+  uint64_t host_memory_total_bytes = 0;
+  double load_average_1m = 0;
+  uint64_t disk_free_bytes = 0;
+  uint64_t queue_depth = 0;         // Spooled, not yet acknowledged.
+  uint64_t queue_bytes = 0;
+  uint64_t dropped_events = 0;      // Dropped by the agent's spool retention.
+  uint64_t capture_drops = 0;
+  uint64_t last_sequence = 0;       // Highest sequence the agent spooled.
+  LinkMetrics link;                 // The agent's own probe window.
+  std::string policy_version;
+  std::string rules_version;
+};
+
+struct Agent {
+  std::string id;                   // Certificate CN.
+  std::string name;                 // Host name given at enrolment.
+  std::string site;
+  std::string version;              // Agent release and revision, from Hello/heartbeats.
+  int64_t enrolled_unix_nanos = 0;
+  int64_t last_seen_unix_nanos = 0; // Any message, probe or heartbeat.
+  std::string address;              // Peer address of its last stream.
+  AgentState state = AgentState::kUnknown;
+  int64_t state_since_unix_nanos = 0;
+  bool connected = false;           // Its stream is open now.
+  bool revoked = false;
+  int64_t revoked_unix_nanos = 0;
+  std::string certificate_serial;   // Hex; the only certificate accepted for this id.
+  int64_t certificate_not_after_unix_seconds = 0;
+  uint64_t stored_through = 0;      // Every sequence <= this is stored (or reported dropped).
+  uint64_t events_stored = 0;
+  uint64_t events_lost = 0;         // Sequences the agent reported dropped by retention.
+  AgentHealth health;
+};
+
+// One point of a site's link history. Raw points cover 10 s; older history
+// is kept downsampled (5 min, then 1 h buckets) with the same fields.
+struct LinkSample {
+  int64_t start_unix_nanos = 0;
+  int64_t duration_nanos = 0;
+  double rtt_ms_avg = 0;
+  double rtt_ms_max = 0;
+  double jitter_ms = 0;
+  double loss_ratio = 0;       // Mean over the bucket.
+  double availability = 0;     // Fraction of the bucket the link was up or degraded.
+  LinkState worst = LinkState::kUnknown;  // Worst state seen in the bucket.
+};
+
+// A state change of a site's link or of one agent. Also stored as an event
+// of kind kLinkState (EVE event_type "link") so it shows in lists and
+// notification routes see it.
+struct LinkChange {
+  std::string site;
+  std::string agent_id;         // Empty: the site's link. Set: one agent's state.
+  LinkState from_link = LinkState::kUnknown;  // For site changes.
+  LinkState to_link = LinkState::kUnknown;
+  AgentState from_agent = AgentState::kUnknown;  // For agent changes.
+  AgentState to_agent = AgentState::kUnknown;
+  int64_t at_unix_nanos = 0;
+  std::string reason;
+  LinkMetrics metrics;
+  EventId event;                // The stored event (agent id "controller").
+};
+
+// An enrolment token as stored: the token itself is never kept, only its
+// SHA-256 (hex).
+struct Token {
+  std::string sha256;
+  std::string site;
+  int64_t created_unix_nanos = 0;
+  int64_t expires_unix_nanos = 0;
+  bool used = false;
+  int64_t used_unix_nanos = 0;
+  std::string used_by_agent;    // The agent id it enrolled.
+  std::string created_by;       // "rampartctl", a user name...
+};
+
+// --- Subscriptions ---------------------------------------------------------
+
+// A live subscription; destroying it (or Cancel()) unsubscribes. After
+// Cancel() returns, the callback is not running and will not run again, so
+// the callback may reference objects that die right after. Do not cancel a
+// subscription from inside its own callback (it would wait for itself).
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&&) noexcept;
+  Subscription& operator=(Subscription&&) noexcept;
+  ~Subscription();
+  void Cancel();
+  explicit operator bool() const { return static_cast<bool>(cancel_); }
+
+ private:
+  friend class Store;
+  explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  std::function<void()> cancel_;
+};
+
+// What a subscriber wants to see. Empty lists mean all.
+struct EventFilter {
+  std::vector<EventKind> kinds;   // {kAlert} for new alerts only.
+  std::vector<Severity> severities;
+  std::vector<std::string> sites;
+};
+
+// --- The store -------------------------------------------------------------
+
+struct Options {
+  std::string path;  // RocksDB directory; created when missing.
+  // Events older than this (by observed time) are deleted in the background,
+  // with their index entries. 0 keeps everything.
+  std::chrono::hours retention{24 * 90};
+  // Alerts may be kept longer than bulk telemetry. 0: same as retention.
+  std::chrono::hours alert_retention{24 * 365};
+  // fsync every group commit (survives power loss). false: survives a
+  // controller crash (kill -9) but not the machine's; for benchmarks only.
+  bool sync = true;
+  // Most batches merged into one group commit; more means fewer fsyncs
+  // under load and a little more latency per ack.
+  size_t max_group_events = 65536;
+  // RocksDB block cache. Larger keeps more of the indexes in memory.
+  uint64_t block_cache_bytes = 256ull << 20;
+  uint64_t write_buffer_bytes = 64ull << 20;
+  QueryOptions query;
+  const Clock* clock = &SystemClock();
+};
+
+class Store {
+ public:
+  // kUnavailable when another process holds the database (a running
+  // controller: use rampartctl, which asks it); kDataLoss on corruption.
+  static Result<std::unique_ptr<Store>> Open(const Options& options);
+  virtual ~Store() = default;
+
+  // --- Queries (the web UI and rampartctl) ---
+
+  // Alerts only, by observed time. kInvalidArgument for a bad address,
+  // limit or cursor.
+  virtual Result<Page> QueryAlerts(const Query& query) const = 0;
+  // Every kind (alerts included), by observed time.
+  virtual Result<Page> QueryEvents(const Query& query) const = 0;
+  // kNotFound when the event is not stored (or was deleted by retention).
+  virtual Result<EventRecord> GetEvent(const EventId& id) const = 0;
+  // Up to `limit` events of one agent in sequence order starting at
+  // `from_sequence` (export and verification; not paginated by time).
+  virtual Result<std::vector<EventRecord>> AgentEvents(std::string_view agent_id, uint64_t from_sequence,
+                                                       size_t limit) const = 0;
+  // Signatures seen so far whose text contains `text` (case-insensitive),
+  // with how many alerts each raised; for the UI's filter suggestions.
+  struct SignatureCount {
+    uint64_t signature_id = 0;
+    std::string signature;
+    uint64_t alerts = 0;
+  };
+  virtual Result<std::vector<SignatureCount>> Signatures(std::string_view text, size_t limit) const = 0;
+
+  virtual Result<std::vector<Agent>> ListAgents(std::string_view site = {}) const = 0;
+  virtual Result<Agent> GetAgent(std::string_view agent_id) const = 0;  // kNotFound
+  virtual Result<std::vector<Site>> ListSites() const = 0;
+  virtual Result<Site> GetSite(std::string_view site_id) const = 0;     // kNotFound
+  // History of a site's link in [from, to), at most `max_points` points:
+  // raw 10 s points when they fit, else the 5 min or 1 h downsampled tier.
+  virtual Result<std::vector<LinkSample>> LinkHistory(std::string_view site_id, int64_t from_unix_nanos,
+                                                      int64_t to_unix_nanos, size_t max_points = 500) const = 0;
+
+  // --- Subscriptions (notifications, the live feed) ---
+
+  // `callback` is called on the store's writer thread once per matching
+  // event, after the event is durable, in commit order. It must be quick and
+  // must not block (copy what it needs and hand it to its own thread): the
+  // writer thread acknowledges agents only after callbacks return.
+  virtual Subscription Subscribe(const EventFilter& filter,
+                                 std::function<void(const EventRecord&)> callback) = 0;
+  // Link and agent state changes, after they are durable, on the thread
+  // that recorded them (the links module's). Same rules as Subscribe().
+  virtual Subscription SubscribeLinkChanges(std::function<void(const LinkChange&)> callback) = 0;
+
+  // --- Fleet objects (controller/fleet and controller/links) ---
+
+  // kAlreadyExists; kInvalidArgument for a bad id.
+  virtual Status CreateSite(const Site& site) = 0;
+  virtual Status PutToken(const Token& token) = 0;
+  // Marks the token with this hash used by `agent_id`, atomically: exactly
+  // one caller wins. kUnauthenticated when unknown, used or expired (the
+  // same message for all three, so the reply does not help guessing).
+  virtual Result<Token> ConsumeToken(std::string_view sha256, std::string_view agent_id) = 0;
+  virtual Result<std::vector<Token>> ListTokens() const = 0;
+  // Creates or replaces the agent's identity fields (id, name, site,
+  // enrolled time, certificate serial and expiry, revoked); keeps its
+  // counters, state and health.
+  virtual Status PutAgentIdentity(const Agent& agent) = 0;
+  virtual Status UpdateAgentHealth(std::string_view agent_id, const AgentHealth& health,
+                                   std::string_view version) = 0;
+  // Connection bookkeeping from ingest (connected, address, last seen).
+  virtual Status UpdateAgentConnection(std::string_view agent_id, bool connected, std::string_view address,
+                                       int64_t at_unix_nanos, bool goodbye) = 0;
+  // Last-seen time from probes (kept in memory, persisted at intervals).
+  virtual void TouchAgent(std::string_view agent_id, int64_t at_unix_nanos) = 0;
+
+  // The current link state of a site and its agents (links module).
+  virtual Status SetSiteLink(std::string_view site_id, const SiteLink& link) = 0;
+  virtual Status SetAgentState(std::string_view agent_id, AgentState state, int64_t since_unix_nanos) = 0;
+  // Appends raw 10 s samples; the store downsamples and expires history.
+  virtual Status AppendLinkSample(std::string_view site_id, const LinkSample& sample) = 0;
+  // Stores the change as an event and tells SubscribeLinkChanges
+  // subscribers. Fills change.event.
+  virtual Status RecordLinkChange(LinkChange& change) = 0;
+
+  // Deletes events past retention now (also runs hourly in the background).
+  // Returns how many events were deleted.
+  virtual Result<uint64_t> RunRetention() = 0;
+};
+
+}  // namespace rampart::controller_store
