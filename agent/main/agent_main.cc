@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddRunCommand(app),
       AddCheckConfigCommand(app),
+      AddScanCommand(app),
   };
 
   try {

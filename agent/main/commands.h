@@ -19,5 +19,6 @@ struct Command {
 
 Command AddRunCommand(CLI::App& app);          // run, check-config
 Command AddCheckConfigCommand(CLI::App& app);
+Command AddScanCommand(CLI::App& app);          // scan: YARA on files and folders
 
 }  // namespace rampart::agent_cli
