@@ -93,9 +93,9 @@ class Spool final : public Outbox {
 
 // An EVE sink that appends to the spool: sensors write EVE lines as they
 // would to a file, and each line is durable, with its sequence number,
-// before Write returns. Lines are split on '\n'; an incomplete last line
-// (no '\n') is rejected and counted like any malformed record. The spool
-// must outlive the sink.
+// before Write returns. Lines are split on '\n' (a last line without one is
+// a record too; empty lines are skipped); a line that is not a JSON object
+// is counted in `rejected`. The spool must outlive the sink.
 std::unique_ptr<eve::EveSink> NewSpoolSink(Spool& spool);
 
 }  // namespace rampart::agent_store
