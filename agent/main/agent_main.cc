@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
       AddRunCommand(app),
       AddCheckConfigCommand(app),
       AddScanCommand(app),
+      AddHostCommand(app),
   };
 
   try {

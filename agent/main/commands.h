@@ -20,5 +20,6 @@ struct Command {
 Command AddRunCommand(CLI::App& app);          // run, check-config
 Command AddCheckConfigCommand(CLI::App& app);
 Command AddScanCommand(CLI::App& app);          // scan: YARA on files and folders
+Command AddHostCommand(CLI::App& app);          // host --once: host sensor snapshot
 
 }  // namespace rampart::agent_cli
