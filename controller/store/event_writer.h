@@ -14,9 +14,9 @@
 //
 // Group commit: Submit() queues a batch and returns at once; the writer
 // thread takes everything queued (up to Options::max_group_events), writes it
-// in one RocksDB write with one fsync, then calls each batch's `done` in
-// submission order, then the subscribers. An agent may be acknowledged only
-// from `done`: that is the controller's own durable write.
+// in one RocksDB write with one fsync, then calls the subscribers, then each
+// batch's `done` in submission order. An agent may be acknowledged only from
+// `done`: that is the controller's own durable write.
 
 #include <cstdint>
 #include <functional>

@@ -283,6 +283,10 @@ struct Token {
 
 // --- Subscriptions ---------------------------------------------------------
 
+namespace detail {
+class StoreImpl;
+}
+
 // A live subscription; destroying it (or Cancel()) unsubscribes. After
 // Cancel() returns, the callback is not running and will not run again, so
 // the callback may reference objects that die right after. Do not cancel a
@@ -297,7 +301,7 @@ class Subscription {
   explicit operator bool() const { return static_cast<bool>(cancel_); }
 
  private:
-  friend class Store;
+  friend class detail::StoreImpl;
   explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
   std::function<void()> cancel_;
 };

@@ -1,0 +1,86 @@
+#pragma once
+// Internal to controller/store: key layouts and the compact binary encodings
+// of index entries. Exposed in a header for the store's own .cc files, its
+// unit tests and the ingest fuzzer only.
+//
+// Column family "idx" holds every secondary index; an entry's key is a
+// one-byte index tag, the index's own prefix, then the position
+// ts(8) agent(4) seq(8): observed time (sign bit flipped, big-endian), the
+// agent's number in the store's dictionary, the agent's sequence. The value
+// is the event's Summary, so a list never opens the event itself.
+//
+//   T ts a s                all events by time
+//   S site(4) ts a s        all events by site
+//   K kind(1) ts a s        all events by kind (alerts: K\x01)
+//   V sev(1) ts a s         alerts by severity
+//   G sid(8) ts a s         alerts by signature id
+//   A agent(4) ts a s       alerts by agent
+//   L site(4) ts a s        alerts by site
+//   I ip(16) ts a s         alerts by address (source and destination)
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rampart::controller_store::detail {
+
+inline constexpr size_t kPositionSize = 20;
+
+// Position = ts(8) agent(4) seq(8).
+std::string EncodePosition(int64_t ts, uint32_t agent, uint64_t seq);
+struct Position {
+  int64_t ts = 0;
+  uint32_t agent = 0;
+  uint64_t seq = 0;
+};
+std::optional<Position> DecodePosition(std::string_view bytes);
+// Big-endian with the sign bit flipped, so negative times sort first.
+void AppendTime(std::string* out, int64_t ts);
+int64_t ReadTime(std::string_view bytes);
+void AppendU32(std::string* out, uint32_t v);
+uint32_t ReadU32(std::string_view bytes);
+
+// Primary key of an event: agent(4) seq(8).
+std::string EventKey(uint32_t agent, uint64_t seq);
+
+// 16 bytes: IPv6, or IPv4 mapped into ::ffff:0:0/96. nullopt if unparsable.
+std::optional<std::array<uint8_t, 16>> ParseAddress(std::string_view text);
+std::string FormatAddress(const std::array<uint8_t, 16>& a);
+// IP protocol number for "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP" or a
+// decimal number; 0 when unknown.
+uint8_t ProtoNumber(std::string_view proto);
+
+// What every index entry holds.
+struct Summary {
+  uint8_t kind = 0;
+  uint8_t severity = 0;
+  uint32_t site = 0;    // Site number; 0 = none.
+  uint64_t signature_id = 0;
+  uint8_t proto = 0;
+  uint16_t src_port = 0;
+  uint16_t dest_port = 0;
+  std::optional<std::array<uint8_t, 16>> src;
+  std::optional<std::array<uint8_t, 16>> dest;
+  int64_t stored_nanos = 0;
+};
+std::string EncodeSummary(const Summary& s);
+// nullopt for anything that is not an encoding this version wrote.
+std::optional<Summary> DecodeSummary(std::string_view bytes);
+
+// Every index key of one event (alerts get the alert indexes too).
+std::vector<std::string> IndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq);
+
+// Cursor: a position and the direction it was made for, base64url.
+std::string EncodeCursor(std::string_view position, bool oldest_first);
+std::optional<std::string> DecodeCursor(std::string_view cursor, bool oldest_first);
+
+// Case-insensitive (ASCII) substring test.
+bool ContainsFolded(std::string_view haystack, std::string_view needle);
+
+// Valid site id: [a-z0-9-]{1,63}, not starting with '-'.
+bool ValidSiteId(std::string_view id);
+
+}  // namespace rampart::controller_store::detail
