@@ -59,6 +59,14 @@ std::optional<FileState> DecodeState(std::string_view v) {
 // What kind of change turns `before` into `after` ("" when none).
 std::string ClassifyChange(const FileState& before, const FileState& after) {
   const bool type_changed = (before.mode & S_IFMT) != (after.mode & S_IFMT);
+  if (!type_changed && S_ISDIR(after.mode)) {
+    // A folder's mtime moves with every entry added or removed; those are
+    // reported per entry. Only its own attributes count.
+    if ((before.mode & 07777) != (after.mode & 07777) || before.uid != after.uid || before.gid != after.gid) {
+      return "attributes_changed";
+    }
+    return "";
+  }
   const bool content_changed = type_changed || before.size != after.size || before.sha256 != after.sha256 ||
                                (after.sha256.empty() && before.mtime_nanos != after.mtime_nanos);
   if (content_changed) return "modified";
