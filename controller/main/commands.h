@@ -22,5 +22,6 @@ Command AddCheckConfigCommand(CLI::App& app);
 
 // rampartctl
 Command AddPkiCommand(CLI::App& app);  // pki init, pki fingerprint
+Command AddUserCommand(CLI::App& app);  // user add, passwd, disable, list
 
 }  // namespace rampart::controller_cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   using namespace rampart::controller_cli;
   const std::vector<Command> commands = {
       AddPkiCommand(app),
+      AddUserCommand(app),
   };
 
   try {

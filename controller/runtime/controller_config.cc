@@ -31,8 +31,14 @@ Result<ControllerConfig> LoadControllerConfig(const std::string& path) {
   c.String("data_dir", &cfg.data_dir);
   if (cfg.data_dir.empty()) c.Problem("data_dir", "must not be empty");
   ReadLog(c.Child("log"), &cfg.log);
+  cfg.web.enabled = c.Has("web");
+  if (cfg.web.enabled) web::ReadOptions(c.Child("web"), &cfg.web);
+  if (c.Has("notify")) notify::ReadOptions(c.Child("notify"), &cfg.notify);
   RAMPART_RETURN_IF_ERROR(doc.Finish());
   if (cfg.name.empty()) cfg.name = HostName();
+  cfg.web.data_dir = cfg.data_dir;
+  cfg.notify.path = cfg.data_dir + "/notify";
+  cfg.notify.controller_name = cfg.name;
   return cfg;
 }
 

@@ -5,11 +5,15 @@
 //     name: dc-01
 //     data_dir: /var/lib/rampart-controller
 //     log: {level: info, format: text, file: ""}
+//     web: {address: 0.0.0.0, port: 8443, cert_file: ..., key_file: ...}   # UI + API (optional)
+//     notify: {targets: [...], routes: [...]}                             # alert routing (optional)
 
 #include <string>
 
 #include "common/log/log.h"
 #include "common/status/status.h"
+#include "controller/notify/notify.h"
+#include "controller/web/service.h"
 
 namespace rampart::controller {
 
@@ -17,6 +21,8 @@ struct ControllerConfig {
   std::string name;                                       // Host name if empty.
   std::string data_dir = "/var/lib/rampart-controller";   // Stores, CA, outboxes.
   log::Options log;
+  web::WebOptions web;        // Enabled when the `web` section is present.
+  notify::Options notify;     // Targets and routes; none when absent.
 };
 
 // kInvalidArgument listing every problem; kNotFound when the file is missing.

@@ -5,6 +5,9 @@
 #include "common/log/log.h"
 #include "common/util/build_info.h"
 #include "common/util/shutdown.h"
+#include "controller/notify/notify.h"
+#include "controller/store/store.h"
+#include "controller/web/service.h"
 
 namespace rampart::controller {
 
@@ -15,10 +18,24 @@ Status RunController(const ControllerConfig& config) {
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
 
+  controller_store::Options store_options;
+  store_options.path = config.data_dir + "/store";
+  RAMPART_ASSIGN_OR_RETURN(auto store, controller_store::Store::Open(store_options));
+  std::unique_ptr<notify::Notifier> notifier;
+  if (!config.notify.targets.empty()) {
+    RAMPART_ASSIGN_OR_RETURN(notifier, notify::Notifier::Start(config.notify));
+  }
+  std::unique_ptr<web::WebService> web;
+  if (config.web.enabled) {
+    RAMPART_ASSIGN_OR_RETURN(web, web::WebService::Start(config.web, *store, notifier.get()));
+  }
+
   log::Info("controller", "started", {{"name", config.name}, {"data_dir", config.data_dir},
                                       {"version", VersionLine("rampart-controller")}});
   WaitForShutdown();
   log::Info("controller", "stopping");
+  if (web) web->Stop();
+  if (notifier) notifier->Stop();
   log::Info("controller", "stopped");
   log::Flush();
   return Status::Ok();
