@@ -217,7 +217,8 @@ struct Api::Impl {
   }
 
   static json PrincipalJson(const auth::Principal& p) {
-    return {{"user", p.user}, {"role", auth::RoleName(p.role)}, {"sites", p.sites}, {"csrf_token", p.csrf_token}};
+    return {{"authenticated", true}, {"user", p.user}, {"role", auth::RoleName(p.role)}, {"sites", p.sites},
+            {"csrf_token", p.csrf_token}};
   }
 
   HttpResponse Logout(const HttpRequest& r, const auth::Principal& p) {
@@ -642,6 +643,8 @@ struct Api::Impl {
       return Login(r);
     }
     auto principal = Authenticate(r);
+    // The UI asks once at start whether it has a session: not an error.
+    if (!principal && api == "session" && read) return Ok({{"authenticated", false}});
     if (!principal) return FromStatus(principal.error());
     const auth::Principal& p = *principal;
     if (!read) {

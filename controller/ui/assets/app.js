@@ -539,8 +539,8 @@
     window.addEventListener('hashchange', route);
     applyTexts();
     try {
-      session = await api('session');
-      start();
+      const s = await api('session');
+      if (s.authenticated) { session = s; start(); } else showLogin();
     } catch (e) {
       showLogin();
     }
