@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       AddCheckConfigCommand(app),
       AddScanCommand(app),
       AddHostCommand(app),
+      AddReplayCommand(app),
   };
 
   try {

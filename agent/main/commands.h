@@ -21,5 +21,6 @@ Command AddRunCommand(CLI::App& app);          // run, check-config
 Command AddCheckConfigCommand(CLI::App& app);
 Command AddScanCommand(CLI::App& app);          // scan: YARA on files and folders
 Command AddHostCommand(CLI::App& app);          // host --once: host sensor snapshot
+Command AddReplayCommand(CLI::App& app);        // replay: analyse a capture file, write EVE
 
 }  // namespace rampart::agent_cli

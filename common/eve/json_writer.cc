@@ -1,5 +1,7 @@
 #include "common/eve/json_writer.h"
 
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -49,12 +51,18 @@ void AppendEscapedByte(std::string* out, unsigned char c) {
 }  // namespace
 
 void AppendJsonString(std::string* out, std::string_view text) {
+  // Bytes that need a look: controls, '"', '\\' and non-ASCII (UTF-8 check).
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+    return t;
+  }();
   out->push_back('"');
   size_t i = 0;
   size_t run_start = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+    if (kPlain[c]) {
       ++i;
       continue;
     }
@@ -92,8 +100,10 @@ void JsonWriter::Separator() {
 void JsonWriter::WriteKey(std::string_view key) {
   RAMPART_CHECK(depth_ > 0) << "a keyed JSON member needs an open object";
   Separator();
-  AppendJsonString(out_, key);
-  out_->push_back(':');
+  // Keys are literal names chosen by the caller: no escaping needed.
+  out_->push_back('"');
+  out_->append(key);
+  out_->append("\":", 2);
 }
 
 JsonWriter& JsonWriter::BeginObject() {
@@ -154,13 +164,17 @@ JsonWriter& JsonWriter::String(std::string_view key, std::string_view value) {
 
 JsonWriter& JsonWriter::Int(std::string_view key, int64_t value) {
   WriteKey(key);
-  out_->append(std::to_string(value));
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  out_->append(buf, static_cast<size_t>(r.ptr - buf));
   return *this;
 }
 
 JsonWriter& JsonWriter::Uint(std::string_view key, uint64_t value) {
   WriteKey(key);
-  out_->append(std::to_string(value));
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  out_->append(buf, static_cast<size_t>(r.ptr - buf));
   return *this;
 }
 

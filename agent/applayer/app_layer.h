@@ -1,0 +1,123 @@
+#pragma once
+// The app layer of a worker: detects each flow's protocol from its first
+// payload bytes (HTTP request methods and status lines, TLS/SSL record and
+// hello headers, DNS messages; ports only pick DNS candidates, the content
+// decides), then feeds the flow's in-order bytes to that protocol's parser.
+//
+// Detection (TCP): each direction's first bytes are tried; one direction
+// recognised is enough (a connection picked up midstream may show only
+// responses). When both directions were tried and neither matched, the
+// flow is "failed", as Suricata names it. UDP: DNS on port 53 when the
+// datagram parses as DNS, else failed.
+//
+// One AppLayer per worker thread. What a call produced is returned in an
+// AppOutput that stays valid until the next call on this AppLayer.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/applayer/dns.h"
+#include "agent/applayer/http.h"
+#include "agent/applayer/tls.h"
+#include "agent/flow/flow.h"
+#include "agent/flow/tcp_stream.h"
+
+namespace rampart::applayer {
+
+// Values equal sensor::AppProto.
+enum class Proto : uint8_t { kUnknown = 0, kHttp = 1, kTls = 2, kDns = 3, kFailed = 4 };
+std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "failed"; "" for unknown.
+
+struct AppOptions {
+  HttpOptions http;
+};
+
+struct AppCounters {
+  uint64_t flow_http = 0;
+  uint64_t flow_tls = 0;
+  uint64_t flow_dns_udp = 0;
+  uint64_t flow_dns_tcp = 0;
+  uint64_t flow_failed_tcp = 0;
+  uint64_t flow_failed_udp = 0;
+  uint64_t tx_http = 0;
+  uint64_t tx_dns_udp = 0;
+  uint64_t tx_dns_tcp = 0;
+  uint64_t tx_tls = 0;
+  uint64_t errors_http = 0;
+  uint64_t errors_tls = 0;
+  uint64_t errors_dns_udp = 0;
+  uint64_t errors_dns_tcp = 0;
+};
+
+// What one call produced.
+struct AppOutput {
+  std::vector<HttpTx*> http;         // Transactions that progressed.
+  std::vector<DnsMessage*> dns;      // Messages parsed (tx_id set).
+  TlsInfo* tls = nullptr;            // Set when the TLS state progressed.
+  std::vector<const char*> events;   // App-layer anomalies ("http.request_line_invalid").
+  void Clear() {
+    http.clear();
+    dns.clear();
+    tls = nullptr;
+    events.clear();
+  }
+};
+
+// Per-flow app-layer state (stored in Flow::app).
+class FlowApp final : public flow::FlowUserData {
+ public:
+  Proto proto = Proto::kUnknown;
+  uint8_t tried[2] = {0, 0};      // 0 not yet, 1 waiting for more bytes, 2 did not match.
+  std::string prefix[2];          // First bytes kept while detection needs more.
+  bool http_reversed = false;     // Requests travel server -> client in this flow's orientation.
+  bool tls_reversed = false;      // The ClientHello travels server -> client.
+  bool gave_up[2] = {false, false};
+  std::unique_ptr<HttpParser> http;
+  std::unique_ptr<TlsParser> tls;
+  std::string dns_buf[2];         // DNS over TCP: partial message.
+  uint64_t dns_next_tx = 0;
+  std::vector<std::pair<uint16_t, uint64_t>> dns_pending;  // Query id -> tx id, awaiting a response.
+
+  HttpParser* Http() { return http.get(); }
+  TlsInfo* Tls() { return tls ? &tls->info() : nullptr; }
+};
+
+class AppLayer {
+ public:
+  explicit AppLayer(const AppOptions& options) : options_(options) {}
+
+  // In-order TCP bytes of direction `dir` (0 = to server) of flow `f`.
+  void OnTcp(flow::Flow& f, int dir, std::span<const flow::StreamChunk> chunks, AppOutput* out);
+  // One UDP datagram's payload.
+  void OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, AppOutput* out);
+  // The flow is ending: bodies that run until close are complete.
+  void OnFlowEnd(flow::Flow& f, AppOutput* out);
+
+  static FlowApp* Get(flow::Flow& f) { return static_cast<FlowApp*>(f.app.get()); }
+  static Proto ProtoOf(const flow::Flow& f) {
+    return f.app ? static_cast<const FlowApp*>(f.app.get())->proto : Proto::kUnknown;
+  }
+  const AppCounters& counters() const { return counters_; }
+  const AppOptions& options() const { return options_; }
+
+ private:
+  FlowApp* State(flow::Flow& f);
+  void Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
+  void Deliver(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
+  void DnsMessageBytes(FlowApp* app, bool tcp, const uint8_t* data, size_t len, AppOutput* out);
+  DnsMessage* NextDns();
+
+  AppOptions options_;
+  AppCounters counters_;
+  std::vector<std::unique_ptr<DnsMessage>> dns_pool_;
+  size_t dns_used_ = 0;
+  std::vector<HttpEvent> http_events_;
+  std::vector<TlsEvent> tls_events_;
+};
+
+}  // namespace rampart::applayer

@@ -1,0 +1,715 @@
+#include "agent/applayer/http.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rampart::applayer {
+namespace {
+
+// sensor::kHttp* progress bits (kept equal; the sensor static_asserts).
+constexpr uint8_t kReqLine = 1 << 0, kReqHeaders = 1 << 1, kReqDone = 1 << 2;
+constexpr uint8_t kRespLine = 1 << 3, kRespHeaders = 1 << 4, kRespDone = 1 << 5;
+
+inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool ContainsTokenNoCase(std::string_view value, std::string_view token) {
+  // Comma-separated list membership ("gzip, chunked").
+  size_t i = 0;
+  while (i <= value.size()) {
+    size_t j = value.find(',', i);
+    if (j == std::string_view::npos) j = value.size();
+    std::string_view item = value.substr(i, j - i);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    const size_t semi = item.find(';');
+    if (semi != std::string_view::npos) item = item.substr(0, semi);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (EqualsNoCase(item, token)) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 5.2.4 remove_dot_segments, applied to a decoded path.
+std::string RemoveDotSegments(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  while (!in.empty()) {
+    if (in.starts_with("../")) {
+      in.remove_prefix(3);
+    } else if (in.starts_with("./")) {
+      in.remove_prefix(2);
+    } else if (in.starts_with("/./")) {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.starts_with("/../") || in == "/..") {
+      in = in.size() == 3 ? std::string_view("/") : in.substr(3);
+      const size_t slash = out.rfind('/');
+      out.resize(slash == std::string::npos ? 0 : slash);
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      size_t next = in.find('/', in.front() == '/' ? 1 : 0);
+      if (next == std::string_view::npos) next = in.size();
+      out.append(in.substr(0, next));
+      in.remove_prefix(next);
+    }
+  }
+  return out;
+}
+
+bool ParseUint(std::string_view s, uint64_t* out) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.empty() || s.size() > 18) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+const char* HttpEventName(HttpEvent e) {
+  switch (e) {
+    case HttpEvent::kRequestLineInvalid: return "http.request_line_invalid";
+    case HttpEvent::kResponseInvalidProtocol: return "http.response_invalid_protocol";
+    case HttpEvent::kRequestFieldTooLong: return "http.request_field_too_long";
+    case HttpEvent::kResponseFieldTooLong: return "http.response_field_too_long";
+    case HttpEvent::kInvalidRequestChunkLen: return "http.invalid_request_chunk_len";
+    case HttpEvent::kInvalidResponseChunkLen: return "http.invalid_response_chunk_len";
+    case HttpEvent::kInvalidContentLengthRequest: return "http.invalid_content_length_field_in_request";
+    case HttpEvent::kInvalidContentLengthResponse: return "http.invalid_content_length_field_in_response";
+    case HttpEvent::kRequestHeaderInvalid: return "http.request_header_invalid";
+    case HttpEvent::kResponseHeaderInvalid: return "http.response_header_invalid";
+    case HttpEvent::kGzipDecompressionFailed: return "http.gzip_decompression_failed";
+    case HttpEvent::kUnableToMatchResponseToRequest: return "http.unable_to_match_response_to_request";
+    case HttpEvent::kMissingHostHeader: return "http.missing_host_header";
+    case HttpEvent::kResponseInvalidStatus: return "http.response_invalid_status";
+    case HttpEvent::kCount: break;
+  }
+  return "http.unknown_error";
+}
+
+std::string_view HttpMessage::Header(std::string_view name, bool* found) const {
+  for (const HttpHeaderSpan& h : headers) {
+    if (EqualsNoCase(View(h.name), name)) {
+      if (found) *found = true;
+      return View(h.value);
+    }
+  }
+  if (found) *found = false;
+  return {};
+}
+
+void HttpMessage::Clear() {
+  head.clear();
+  derived.clear();
+  start_line = f1 = f2 = f3 = HttpSpan{};
+  headers.clear();
+  body.clear();
+  body_reported = 0;
+  body_length = 0;
+  wire_body_length = 0;
+}
+
+void HttpTx::Clear() {
+  id = 0;
+  progress = progressed = 0;
+  has_request = has_response = logged = false;
+  status = 0;
+  request.Clear();
+  response.Clear();
+  uri_normalized = host = HttpSpan{};
+  host_port = -1;
+}
+
+HttpParser::~HttpParser() {
+  EndDecompressor(dir_[0]);
+  EndDecompressor(dir_[1]);
+}
+
+HttpTx* HttpParser::NewTx() {
+  std::unique_ptr<HttpTx> tx;
+  if (!spare_.empty()) {
+    tx = std::move(spare_.back());
+    spare_.pop_back();
+    tx->Clear();
+  } else {
+    tx = std::make_unique<HttpTx>();
+  }
+  tx->id = next_id_++;
+  txs_.push_back(std::move(tx));
+  return txs_.back().get();
+}
+
+void HttpParser::Prune() {
+  while (!txs_.empty()) {
+    HttpTx* t = txs_.front().get();
+    if (!t->logged || t == dir_[0].tx || t == dir_[1].tx) break;
+    if (spare_.size() < 4) spare_.push_back(std::move(txs_.front()));
+    txs_.pop_front();
+  }
+}
+
+void HttpParser::Mark(HttpTx* tx, uint8_t bits, std::vector<HttpTx*>* progressed) {
+  if ((tx->progress & bits) == bits) return;
+  if (tx->progressed == 0 && std::find(progressed->begin(), progressed->end(), tx) == progressed->end()) {
+    progressed->push_back(tx);
+  }
+  tx->progress |= bits;
+  tx->progressed |= bits;
+}
+
+void HttpParser::EndDecompressor(Direction& d) {
+  if (d.zs != nullptr) {
+    inflateEnd(d.zs);
+    delete d.zs;
+    d.zs = nullptr;
+  }
+  d.zs_failed = false;
+  d.raw_deflate_tried = false;
+}
+
+void HttpParser::Feed(int dir, const uint8_t* data, size_t len, bool gap, std::vector<HttpTx*>* progressed,
+                      std::vector<HttpEvent>* events) {
+  Direction& d = dir_[dir];
+  if (gap && d.state != State::kFailed && d.state != State::kTunnel) {
+    if (d.state == State::kBodyClose) {
+      // Body until close: the missing bytes are simply not seen.
+    } else {
+      d.state = State::kFailed;
+      EndDecompressor(d);
+    }
+  }
+  FeedDir(dir, data, len, progressed, events);
+}
+
+void HttpParser::FeedDir(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
+                         std::vector<HttpEvent>* events) {
+  Direction& d = dir_[dir];
+  while (len > 0) {
+    switch (d.state) {
+      case State::kFailed:
+      case State::kTunnel:
+        return;
+      case State::kHead: {
+        const size_t used = ConsumeHead(dir, data, len, progressed, events);
+        data += used;
+        len -= used;
+        break;
+      }
+      case State::kBodyLength: {
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(d.remaining, len));
+        BodyData(dir, data, take, events);
+        d.remaining -= take;
+        data += take;
+        len -= take;
+        if (d.remaining == 0) FinishMessage(dir, progressed);
+        break;
+      }
+      case State::kBodyClose:
+        BodyData(dir, data, len, events);
+        len = 0;
+        break;
+      case State::kChunkSize:
+      case State::kTrailers: {
+        // Collect one line.
+        const void* nl = std::memchr(data, '\n', len);
+        const size_t take = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - data) + 1 : len;
+        if (d.line.size() + take > 8192) {
+          events->push_back(dir == 0 ? HttpEvent::kInvalidRequestChunkLen : HttpEvent::kInvalidResponseChunkLen);
+          d.state = State::kFailed;
+          return;
+        }
+        d.line.append(reinterpret_cast<const char*>(data), take);
+        data += take;
+        len -= take;
+        if (!nl) break;
+        std::string_view line(d.line);
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+        if (d.state == State::kTrailers) {
+          if (line.empty()) FinishMessage(dir, progressed);
+          d.line.clear();
+          break;
+        }
+        // chunk-size [; extensions]
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+        if (line.empty()) {
+          d.line.clear();  // Tolerate a blank line before the size.
+          break;
+        }
+        uint64_t size = 0;
+        size_t i = 0;
+        for (; i < line.size() && HexValue(line[i]) >= 0 && i < 16; ++i) size = size * 16 + static_cast<uint64_t>(HexValue(line[i]));
+        if (i == 0) {
+          events->push_back(dir == 0 ? HttpEvent::kInvalidRequestChunkLen : HttpEvent::kInvalidResponseChunkLen);
+          d.state = State::kFailed;
+          return;
+        }
+        d.line.clear();
+        if (size == 0) {
+          d.state = State::kTrailers;
+        } else {
+          d.remaining = size;
+          d.state = State::kChunkData;
+        }
+        break;
+      }
+      case State::kChunkData: {
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(d.remaining, len));
+        BodyData(dir, data, take, events);
+        d.remaining -= take;
+        data += take;
+        len -= take;
+        if (d.remaining == 0) d.state = State::kChunkDataEnd;
+        break;
+      }
+      case State::kChunkDataEnd: {
+        // The CRLF after a chunk's data.
+        if (data[0] == '\r') {
+          ++data;
+          --len;
+          break;
+        }
+        if (data[0] == '\n') {
+          ++data;
+          --len;
+        }
+        d.state = State::kChunkSize;
+        break;
+      }
+    }
+  }
+}
+
+size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
+                               std::vector<HttpEvent>* events) {
+  Direction& d = dir_[dir];
+  size_t skipped = 0;
+  if (d.tx == nullptr) {
+    // Blank lines between messages are allowed.
+    while (skipped < len && (data[skipped] == '\r' || data[skipped] == '\n')) ++skipped;
+    if (skipped == len) return len;
+    data += skipped;
+    len -= skipped;
+    if (dir == 0) {
+      if (txs_.size() >= options_.max_txs) {
+        d.state = State::kFailed;
+        return skipped + len;
+      }
+      d.tx = NewTx();
+      d.tx->has_request = true;
+    } else {
+      // The oldest transaction still waiting for its response.
+      HttpTx* match = nullptr;
+      for (auto& t : txs_) {
+        if (!t->has_response) {
+          match = t.get();
+          break;
+        }
+      }
+      if (match == nullptr) {
+        if (txs_.size() >= options_.max_txs) {
+          d.state = State::kFailed;
+          return skipped + len;
+        }
+        match = NewTx();
+        events->push_back(HttpEvent::kUnableToMatchResponseToRequest);
+      }
+      match->has_response = true;
+      d.tx = match;
+    }
+  }
+  HttpMessage& m = dir == 0 ? d.tx->request : d.tx->response;
+  const size_t old = m.head.size();
+  const size_t search_from = old >= 3 ? old - 3 : 0;
+  m.head.append(reinterpret_cast<const char*>(data), len);
+  // Find the end of the head: a blank line, or the end of an HTTP/0.9 request line.
+  size_t end = std::string::npos;
+  const size_t first_nl = m.head.find('\n');
+  if (dir == 0 && first_nl != std::string::npos && first_nl >= search_from) {
+    std::string_view line(m.head.data(), first_nl);
+    if (line.find(" HTTP/") == std::string_view::npos) end = first_nl + 1;
+  }
+  if (end == std::string::npos) {
+    for (size_t i = search_from; i < m.head.size(); ++i) {
+      if (m.head[i] != '\n') continue;
+      if (i + 1 < m.head.size() && m.head[i + 1] == '\n') {
+        end = i + 2;
+        break;
+      }
+      if (i + 2 < m.head.size() && m.head[i + 1] == '\r' && m.head[i + 2] == '\n') {
+        end = i + 3;
+        break;
+      }
+    }
+  }
+  if (end == std::string::npos) {
+    if (m.head.size() > options_.max_head) {
+      events->push_back(dir == 0 ? HttpEvent::kRequestFieldTooLong : HttpEvent::kResponseFieldTooLong);
+      d.state = State::kFailed;
+    }
+    return skipped + len;
+  }
+  const size_t used = end - old;
+  m.head.resize(end);
+  if (end > options_.max_head) {
+    events->push_back(dir == 0 ? HttpEvent::kRequestFieldTooLong : HttpEvent::kResponseFieldTooLong);
+    d.state = State::kFailed;
+    return skipped + used;
+  }
+  if (dir == 0) {
+    if (!ParseRequestHead(d.tx, events)) {
+      d.state = State::kFailed;
+      return skipped + used;
+    }
+    Mark(d.tx, kReqLine | kReqHeaders, progressed);
+  } else {
+    if (!ParseResponseHead(d.tx, events)) {
+      d.state = State::kFailed;
+      return skipped + used;
+    }
+    if (d.tx->status >= 100 && d.tx->status < 200 && d.tx->status != 101) {
+      // Interim response: wait for the final one on the same transaction.
+      d.tx->response.Clear();
+      d.tx->status = 0;
+      return skipped + used;
+    }
+    Mark(d.tx, kRespLine | kRespHeaders, progressed);
+  }
+  StartBody(dir, progressed, events);
+  return skipped + used;
+}
+
+bool HttpParser::ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events) {
+  HttpMessage& m = tx->request;
+  const std::string& h = m.head;
+  size_t eol = h.find('\n');
+  if (eol == std::string::npos) eol = h.size();
+  size_t line_end = eol;
+  if (line_end > 0 && h[line_end - 1] == '\r') --line_end;
+  m.start_line = HttpSpan{0, static_cast<uint32_t>(line_end), false};
+  // METHOD SP URI [SP PROTOCOL], tolerating runs of blanks.
+  size_t i = 0;
+  auto token = [&](HttpSpan* out) {
+    while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+    const size_t b = i;
+    while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+    *out = HttpSpan{static_cast<uint32_t>(b), static_cast<uint32_t>(i - b), false};
+  };
+  token(&m.f1);
+  token(&m.f2);
+  // The protocol is the last token; the URI may contain blanks in broken requests.
+  size_t rest_b = i;
+  while (rest_b < line_end && (h[rest_b] == ' ' || h[rest_b] == '\t')) ++rest_b;
+  if (rest_b < line_end) {
+    size_t p = line_end;
+    while (p > rest_b && h[p - 1] != ' ' && h[p - 1] != '\t') --p;
+    m.f3 = HttpSpan{static_cast<uint32_t>(p), static_cast<uint32_t>(line_end - p), false};
+    if (p > rest_b) {
+      // Blanks inside the URI: extend it up to the protocol.
+      size_t ue = p;
+      while (ue > m.f2.off && (h[ue - 1] == ' ' || h[ue - 1] == '\t')) --ue;
+      m.f2.len = static_cast<uint32_t>(ue - m.f2.off);
+    }
+  }
+  if (m.f1.len == 0 || m.f2.len == 0) {
+    events->push_back(HttpEvent::kRequestLineInvalid);
+    return false;
+  }
+  for (size_t k = 0; k < m.f1.len; ++k) {
+    const char c = h[m.f1.off + k];
+    if (c < 0x21 || c > 0x7e) {
+      events->push_back(HttpEvent::kRequestLineInvalid);
+      return false;
+    }
+  }
+  ParseHeaders(&m, eol == h.size() ? h.size() : eol + 1);
+
+  // Normalised URI: path percent-decoded with dot segments removed; query kept.
+  std::string_view uri = m.View(m.f2);
+  std::string_view authority;
+  if (uri.size() > 7 && (EqualsNoCase(uri.substr(0, 7), "http://") ||
+                         (uri.size() > 8 && EqualsNoCase(uri.substr(0, 8), "https://")))) {
+    const size_t scheme_end = uri.find("://") + 3;
+    size_t path_start = uri.find('/', scheme_end);
+    if (path_start == std::string_view::npos) path_start = uri.size();
+    authority = uri.substr(scheme_end, path_start - scheme_end);
+    uri = uri.substr(path_start);
+  }
+  const size_t q = uri.find('?');
+  std::string_view path = uri.substr(0, q);
+  std::string decoded;
+  decoded.reserve(path.size());
+  for (size_t k = 0; k < path.size(); ++k) {
+    if (path[k] == '%' && k + 2 < path.size() + 0 && HexValue(path[k + 1]) >= 0 && HexValue(path[k + 2]) >= 0) {
+      decoded.push_back(static_cast<char>(HexValue(path[k + 1]) * 16 + HexValue(path[k + 2])));
+      k += 2;
+    } else {
+      decoded.push_back(path[k]);
+    }
+  }
+  std::string norm = RemoveDotSegments(decoded);
+  if (q != std::string_view::npos) norm.append(uri.substr(q));
+  tx->uri_normalized = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(norm.size()), true};
+  m.derived.append(norm);
+
+  // Host: from an absolute URI, else the Host header; lower-case, port split off.
+  bool found = false;
+  std::string_view host = authority;
+  if (host.empty()) host = m.Header("Host", &found);
+  const size_t at = host.rfind('@');
+  if (at != std::string_view::npos) host.remove_prefix(at + 1);
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close != std::string_view::npos) {
+      if (close + 1 < host.size() && host[close + 1] == ':') port = host.substr(close + 2);
+      host = host.substr(0, close + 1);
+    }
+  } else {
+    const size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+    }
+  }
+  uint64_t pv = 0;
+  if (!port.empty() && ParseUint(port, &pv) && pv <= 65535) tx->host_port = static_cast<int32_t>(pv);
+  tx->host = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(host.size()), true};
+  for (char c : host) m.derived.push_back(Lower(c));
+  if (!found && authority.empty() && m.View(m.f3) == "HTTP/1.1") events->push_back(HttpEvent::kMissingHostHeader);
+  return true;
+}
+
+bool HttpParser::ParseResponseHead(HttpTx* tx, std::vector<HttpEvent>* events) {
+  HttpMessage& m = tx->response;
+  const std::string& h = m.head;
+  size_t eol = h.find('\n');
+  if (eol == std::string::npos) eol = h.size();
+  size_t line_end = eol;
+  if (line_end > 0 && h[line_end - 1] == '\r') --line_end;
+  m.start_line = HttpSpan{0, static_cast<uint32_t>(line_end), false};
+  if (line_end < 5 || h.compare(0, 5, "HTTP/") != 0) {
+    events->push_back(HttpEvent::kResponseInvalidProtocol);
+    return false;
+  }
+  size_t i = 0;
+  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+  m.f1 = HttpSpan{0, static_cast<uint32_t>(i), false};
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+  const size_t sb = i;
+  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+  m.f2 = HttpSpan{static_cast<uint32_t>(sb), static_cast<uint32_t>(i - sb), false};
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+  m.f3 = HttpSpan{static_cast<uint32_t>(i), static_cast<uint32_t>(line_end - i), false};
+  uint64_t status = 0;
+  if (!ParseUint(m.View(m.f2), &status) || status < 100 || status > 999) {
+    events->push_back(HttpEvent::kResponseInvalidStatus);
+    status = 0;
+  }
+  tx->status = static_cast<uint16_t>(status);
+  ParseHeaders(&m, eol == h.size() ? h.size() : eol + 1);
+  return true;
+}
+
+void HttpParser::ParseHeaders(HttpMessage* m, size_t from) {
+  const std::string& h = m->head;
+  size_t pos = from;
+  while (pos < h.size()) {
+    size_t eol = h.find('\n', pos);
+    if (eol == std::string::npos) eol = h.size();
+    size_t le = eol;
+    if (le > pos && h[le - 1] == '\r') --le;
+    if (le == pos) break;  // The blank line.
+    if ((h[pos] == ' ' || h[pos] == '\t') && !m->headers.empty()) {
+      // Folded continuation: join to the previous value with one space.
+      HttpHeaderSpan& prev = m->headers.back();
+      size_t b = pos;
+      while (b < le && (h[b] == ' ' || h[b] == '\t')) ++b;
+      std::string joined(m->View(prev.value));
+      if (b < le) {
+        joined.push_back(' ');
+        joined.append(h, b, le - b);
+      }
+      prev.value = HttpSpan{static_cast<uint32_t>(m->derived.size()), static_cast<uint32_t>(joined.size()), true};
+      m->derived.append(joined);
+    } else {
+      const size_t colon = h.find(':', pos);
+      HttpHeaderSpan hs;
+      if (colon == std::string::npos || colon >= le) {
+        hs.name = HttpSpan{static_cast<uint32_t>(pos), static_cast<uint32_t>(le - pos), false};
+        hs.value = HttpSpan{static_cast<uint32_t>(le), 0, false};
+      } else {
+        size_t ne = colon;
+        while (ne > pos && (h[ne - 1] == ' ' || h[ne - 1] == '\t')) --ne;
+        size_t vb = colon + 1;
+        while (vb < le && (h[vb] == ' ' || h[vb] == '\t')) ++vb;
+        size_t ve = le;
+        while (ve > vb && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) --ve;
+        hs.name = HttpSpan{static_cast<uint32_t>(pos), static_cast<uint32_t>(ne - pos), false};
+        hs.value = HttpSpan{static_cast<uint32_t>(vb), static_cast<uint32_t>(ve - vb), false};
+      }
+      m->headers.push_back(hs);
+    }
+    pos = eol + 1;
+  }
+}
+
+void HttpParser::StartBody(int dir, std::vector<HttpTx*>* progressed, std::vector<HttpEvent>* events) {
+  Direction& d = dir_[dir];
+  HttpTx* tx = d.tx;
+  HttpMessage& m = dir == 0 ? tx->request : tx->response;
+  EndDecompressor(d);
+  if (dir == 1) {
+    const uint16_t st = tx->status;
+    if (st == 101 || (EqualsNoCase(tx->Method(), "CONNECT") && st >= 200 && st < 300)) {
+      // The connection now carries another protocol.
+      Mark(tx, kRespDone, progressed);
+      d.tx = nullptr;
+      d.state = State::kTunnel;
+      dir_[0].state = State::kTunnel;
+      return;
+    }
+    if (EqualsNoCase(tx->Method(), "HEAD") || st == 204 || st == 304 || (st >= 100 && st < 200)) {
+      FinishMessage(dir, progressed);
+      return;
+    }
+  } else if (tx->Protocol().empty()) {
+    FinishMessage(dir, progressed);  // HTTP/0.9: no headers, no body.
+    return;
+  }
+  // Decompressor for a coded body, only when bodies are kept.
+  if (options_.body_limit > 0) {
+    const std::string_view ce = m.Header("Content-Encoding");
+    if (ContainsTokenNoCase(ce, "gzip") || ContainsTokenNoCase(ce, "x-gzip") || ContainsTokenNoCase(ce, "deflate")) {
+      d.zs = new z_stream();
+      if (inflateInit2(d.zs, 15 + 32) != Z_OK) {
+        delete d.zs;
+        d.zs = nullptr;
+      }
+    }
+  }
+  const std::string_view te = m.Header("Transfer-Encoding");
+  if (ContainsTokenNoCase(te, "chunked")) {
+    d.state = State::kChunkSize;
+    d.line.clear();
+    return;
+  }
+  bool has_cl = false;
+  const std::string_view cl = m.Header("Content-Length", &has_cl);
+  if (has_cl) {
+    uint64_t n = 0;
+    if (!ParseUint(cl, &n)) {
+      events->push_back(dir == 0 ? HttpEvent::kInvalidContentLengthRequest : HttpEvent::kInvalidContentLengthResponse);
+      if (dir == 0) {
+        FinishMessage(dir, progressed);
+        return;
+      }
+      d.state = State::kBodyClose;
+      return;
+    }
+    if (n == 0) {
+      FinishMessage(dir, progressed);
+      return;
+    }
+    d.remaining = n;
+    d.state = State::kBodyLength;
+    return;
+  }
+  if (dir == 0) {
+    FinishMessage(dir, progressed);  // A request without length has no body.
+    return;
+  }
+  d.state = State::kBodyClose;
+}
+
+void HttpParser::BodyData(int dir, const uint8_t* data, size_t len, std::vector<HttpEvent>* events) {
+  Direction& d = dir_[dir];
+  if (d.tx == nullptr || len == 0) return;
+  HttpMessage& m = dir == 0 ? d.tx->request : d.tx->response;
+  m.wire_body_length += len;
+  if (options_.body_limit == 0) {
+    m.body_length += len;
+    return;
+  }
+  if (d.zs == nullptr || d.zs_failed) {
+    m.body_length += len;
+    if (m.body.size() < options_.body_limit) {
+      m.body.append(reinterpret_cast<const char*>(data),
+                    std::min(len, options_.body_limit - m.body.size()));
+    }
+    return;
+  }
+  if (m.body.size() >= options_.body_limit) return;
+  z_stream* zs = d.zs;
+  zs->next_in = const_cast<Bytef*>(data);
+  zs->avail_in = static_cast<uInt>(len);
+  uint8_t out[16384];
+  while (zs->avail_in > 0 && m.body.size() < options_.body_limit) {
+    zs->next_out = out;
+    zs->avail_out = sizeof(out);
+    const int rc = inflate(zs, Z_NO_FLUSH);
+    const size_t produced = sizeof(out) - zs->avail_out;
+    m.body_length += produced;
+    m.body.append(reinterpret_cast<const char*>(out), std::min(produced, options_.body_limit - m.body.size()));
+    if (rc == Z_STREAM_END) break;
+    if (rc == Z_DATA_ERROR && !d.raw_deflate_tried && m.body_length == 0) {
+      // "deflate" sent as a raw stream without the zlib header: retry raw.
+      d.raw_deflate_tried = true;
+      inflateEnd(zs);
+      *zs = z_stream();
+      if (inflateInit2(zs, -15) != Z_OK) {
+        d.zs_failed = true;
+        break;
+      }
+      zs->next_in = const_cast<Bytef*>(data);
+      zs->avail_in = static_cast<uInt>(len);
+      continue;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      events->push_back(HttpEvent::kGzipDecompressionFailed);
+      d.zs_failed = true;
+      break;
+    }
+    if (rc == Z_BUF_ERROR && produced == 0) break;
+  }
+}
+
+void HttpParser::FinishMessage(int dir, std::vector<HttpTx*>* progressed) {
+  Direction& d = dir_[dir];
+  EndDecompressor(d);
+  if (d.tx != nullptr) Mark(d.tx, dir == 0 ? kReqDone : kRespDone, progressed);
+  d.tx = nullptr;
+  d.state = State::kHead;
+  d.line.clear();
+}
+
+void HttpParser::Close(std::vector<HttpTx*>* progressed) {
+  for (int dir = 0; dir < 2; ++dir) {
+    Direction& d = dir_[dir];
+    if (d.state == State::kBodyClose && d.tx != nullptr) FinishMessage(dir, progressed);
+  }
+}
+
+}  // namespace rampart::applayer

@@ -1,0 +1,18 @@
+#pragma once
+// Community ID v1 (https://github.com/corelight/community-id-spec): a
+// flow hash that other tools (Suricata, Zeek) compute the same way, so a
+// flow can be found across them. "1:" + base64(SHA-1(seed, addresses,
+// protocol, ports)), endpoints ordered so both directions agree.
+
+#include <cstdint>
+#include <string>
+
+#include "agent/flow/flow.h"
+
+namespace rampart::flow {
+
+// For ICMP/ICMPv6 the "ports" are the client's first type and code (mapped
+// to the reply type for request/reply pairs), as the specification says.
+std::string CommunityId(const Flow& f, uint16_t seed = 0);
+
+}  // namespace rampart::flow

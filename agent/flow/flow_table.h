@@ -1,0 +1,152 @@
+#pragma once
+// A worker's flow table: a flat open-addressing hash of flows (no
+// allocation per packet), timeouts by protocol and state driven by packet
+// time, and a cap on the number of flows (from a memory budget) with
+// eviction of the least recently seen flow.
+//
+// Time: the table's clock is the latest packet timestamp it has seen (it
+// never goes back, so a capture whose timestamps jump backwards does not
+// resurrect or instantly expire flows). A flow times out when the clock
+// passes its last packet by the timeout of its protocol and state.
+//
+// TCP: Track() runs the connection tracking and reassembly for a packet
+// (flow state, both directions' streams) and returns the in-order bytes.
+//
+// One FlowTable per worker thread; the end callback runs on that thread.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "agent/decode/packet.h"
+#include "agent/flow/flow.h"
+#include "agent/flow/tcp_stream.h"
+
+namespace rampart::flow {
+
+struct FlowTimeouts {
+  // Seconds, Suricata's defaults.
+  int tcp_new = 60;
+  int tcp_established = 600;
+  int tcp_closed = 60;
+  int udp_new = 30;
+  int udp_established = 300;
+  int icmp_new = 30;
+  int icmp_established = 300;
+  int other_new = 30;
+  int other_established = 300;
+};
+
+struct FlowTableOptions {
+  // Budget for flows in this table; the flow cap is memcap / flow_cost.
+  size_t memcap = 32u << 20;
+  // Bytes one flow is assumed to cost (Flow, TCP session, parser and sensor
+  // state on average).
+  size_t flow_cost = 1024;
+  FlowTimeouts timeouts;
+  // Pick up TCP connections whose handshake was not seen (reassemble and
+  // parse them). Suricata's default is off; tshark always dissects.
+  bool midstream = true;
+  // Packets added to a worker-local id counter make flow ids unique per worker.
+  uint32_t worker = 0;
+};
+
+struct FlowCounters {
+  uint64_t created = 0;
+  uint64_t tcp = 0;
+  uint64_t udp = 0;
+  uint64_t icmpv4 = 0;
+  uint64_t icmpv6 = 0;
+  uint64_t timeouts = 0;
+  uint64_t evicted = 0;  // Ended early to stay under the cap.
+  uint64_t tcp_reuse = 0;
+  uint64_t active = 0;
+  uint64_t peak_active = 0;
+  uint64_t midstream_pickups = 0;
+  uint64_t syn = 0;
+  uint64_t synack = 0;
+  uint64_t rst = 0;
+};
+
+// What TCP tracking did with one packet.
+struct TcpResult {
+  std::vector<StreamChunk> chunks;      // In-order bytes in the packet's direction.
+  std::vector<StreamEvent> events;      // Stream anomalies raised.
+  bool depth_reached = false;           // Reassembly ended in this direction.
+};
+
+class FlowTable {
+ public:
+  using EndCallback = std::function<void(Flow& flow, EndReason reason)>;
+
+  FlowTable(const FlowTableOptions& options, EndCallback on_end);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // The flow of `p` (which must have an IP layer and not be an unreassembled
+  // fragment), created if new. *dir is 0 when the packet goes client ->
+  // server, 1 otherwise. Counters and timestamps include the packet.
+  Flow* Lookup(const decode::Packet& p, int* dir, bool* created);
+
+  // TCP connection tracking and reassembly for a packet of `f` (call after
+  // Lookup; skip for packets with a bad checksum when checks are on).
+  void Track(Flow& f, const decode::Packet& p, int dir, TcpResult* out);
+  // Ends the flow's reassembly: flushes pending data of direction `dir`
+  // into *out (holes skipped), for the app layer before the flow ends.
+  void FlushStream(Flow& f, int dir, TcpResult* out);
+
+  // Advances the clock to `now` (packet time) and ends timed-out flows.
+  void Advance(int64_t now_nanos);
+  // Ends every flow (reason kShutdown), e.g. at the end of a capture.
+  void EndAll();
+
+  int64_t now() const { return now_; }
+  size_t active() const { return active_; }
+  size_t max_flows() const { return max_flows_; }
+  const FlowCounters& counters() const { return counters_; }
+  ReassemblyMemory& reassembly() { return reassembly_; }
+  const ReassemblyMemory& reassembly() const { return reassembly_; }
+  void set_reassembly_options(const ReassemblyOptions& o) { reassembly_.options = o; }
+
+ private:
+  struct Slot {
+    uint32_t index;  // flows_ index + 1; 0 = empty.
+    uint32_t tag;    // Upper hash bits, to skip most key compares.
+  };
+  enum ListId : uint8_t {
+    kTcpNew, kTcpEst, kTcpClosed, kUdpNew, kUdpEst, kIcmpNew, kIcmpEst, kOtherNew, kOtherEst, kListCount
+  };
+  struct List {
+    uint32_t head = 0;  // flows_ index + 1; 0 = empty.
+    uint32_t tail = 0;
+    int64_t timeout = 0;
+  };
+
+  uint32_t Allocate();
+  void End(uint32_t index, EndReason reason);
+  void Unlink(Flow& f);
+  void LinkTail(Flow& f, uint32_t index, uint8_t list);
+  uint8_t ListFor(const Flow& f) const;
+  void Relist(Flow& f, uint32_t index);
+  size_t FindSlot(const FlowKey& k, uint64_t hash) const;
+  void EraseSlot(size_t slot);
+  void EvictOne();
+
+  FlowTableOptions options_;
+  EndCallback on_end_;
+  size_t max_flows_;
+  std::vector<Flow> flows_;         // Slab; index 0 unused.
+  std::vector<uint32_t> free_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  List lists_[kListCount];
+  size_t active_ = 0;
+  int64_t now_ = INT64_MIN;
+  int64_t next_expiry_check_ = INT64_MIN;
+  uint64_t id_counter_ = 0;
+  FlowCounters counters_;
+  ReassemblyMemory reassembly_;
+};
+
+}  // namespace rampart::flow
