@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       AddScanCommand(app),
       AddHostCommand(app),
       AddReplayCommand(app),
+      AddRulesCommand(app),
   };
 
   try {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "agent/capture/capture.h"
+#include "agent/detect/detect_config.h"
+#include "agent/detect/rule_inspector.h"
 #include "agent/main/commands.h"
 #include "agent/sensor/sensor.h"
 #include "common/eve/sink.h"
@@ -29,11 +31,24 @@ struct ReplayArgs {
 };
 
 int RunReplay(const ReplayArgs& a) {
+  // Rules: the detection engine (agent/detect) plugs in through the
+  // sensor's InspectorFactory. Rule problems are reported, never fatal.
+  std::unique_ptr<detect::Engine> engine;
+  std::unique_ptr<detect::RuleInspectorFactory> rule_inspector;
   if (!a.rules.empty()) {
-    // Rule files are given meaning by the detection engine (agent/detect),
-    // which plugs in through sensor::InspectorFactory.
-    std::fprintf(stderr, "rampart-agent replay: --rules: this build has no rule engine wired into replay\n");
-    return kExitUsage;
+    detect::DetectOptions detect_options;
+    detect_options.rule_files = a.rules;
+    detect::LoadReport report;
+    auto built = detect::BuildEngine(detect_options, &report);
+    for (const std::string& e : report.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    for (const std::string& w : report.warnings) std::fprintf(stderr, "%s\n", w.c_str());
+    if (!built) {
+      std::fprintf(stderr, "rampart-agent replay: %s\n", built.error().message().c_str());
+      return kExitBadConfig;
+    }
+    if (!a.quiet) std::fprintf(stderr, "rules: %s\n", report.Summary().c_str());
+    engine = std::move(*built);
+    rule_inspector = std::make_unique<detect::RuleInspectorFactory>(*engine);
   }
   auto source = capture::OpenFile(a.file);
   if (!source) {
@@ -50,6 +65,7 @@ int RunReplay(const ReplayArgs& a) {
   options.decoder.checksum_checks = a.checksum_checks == "all";
   options.flows.midstream = !a.no_midstream;
   options.pcap_cnt = true;
+  options.inspector = rule_inspector.get();
   auto sensor = sensor::Sensor::Create(options, (*source)->link_type(), sink->get());
   if (!sensor) {
     std::fprintf(stderr, "rampart-agent replay: %s\n", sensor.error().message().c_str());

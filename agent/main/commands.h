@@ -22,5 +22,6 @@ Command AddCheckConfigCommand(CLI::App& app);
 Command AddScanCommand(CLI::App& app);          // scan: YARA on files and folders
 Command AddHostCommand(CLI::App& app);          // host --once: host sensor snapshot
 Command AddReplayCommand(CLI::App& app);        // replay: analyse a capture file, write EVE
+Command AddRulesCommand(CLI::App& app);         // rules check: load Suricata rule files, report problems
 
 }  // namespace rampart::agent_cli

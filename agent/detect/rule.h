@@ -1,0 +1,353 @@
+#pragma once
+// A parsed Suricata rule, ready for the engine: its header (action,
+// protocol, addresses, ports, direction), its identity and metadata, and
+// its options grouped the way Suricata groups them:
+//
+//   checks   packet and flow keywords (ttl, flags, flow, flowbits:isset ...)
+//   lists    one match list per inspection buffer (payload, http.uri, ...),
+//            each an ordered chain of content/pcre/byte_* keywords that the
+//            inspector walks with relative offsets, plus the buffer's
+//            transforms
+//   post     what happens after a match (flowbits:set, flowint:+ ...)
+//
+// Rules are immutable once the engine is built and are shared by workers.
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/detect/address.h"
+#include "agent/detect/regex.h"
+#include "agent/detect/types.h"
+#include "agent/detect/uint_check.h"
+
+namespace rampart::detect {
+
+// Index of a byte_extract / byte_math variable within its rule; -1 = none.
+using VarIndex = int8_t;
+inline constexpr int kMaxRuleVars = 16;
+
+struct ContentMatch {
+  std::string pattern;  // Decoded bytes (hex |..| resolved).
+  std::string folded;   // The pattern in lower case, when nocase.
+  bool nocase = false;
+  bool negated = false;
+  bool startswith = false;
+  bool endswith = false;
+  bool fast_pattern = false;       // Chosen explicitly with fast_pattern.
+  bool fast_pattern_only = false;  // fast_pattern:only (accepted; inspected anyway).
+  int fp_chop_offset = -1;         // fast_pattern:offset,length
+  int fp_chop_length = 0;
+  bool has_offset = false, has_depth = false, has_distance = false, has_within = false;
+  uint32_t offset = 0;
+  uint32_t depth = 0;  // Absolute end of the search window (offset + depth), as Suricata keeps it.
+  int32_t distance = 0;
+  int32_t within = 0;
+  VarIndex offset_var = -1, depth_var = -1, distance_var = -1, within_var = -1;
+  // Set by the parser for the next keyword's needs: when a relative keyword
+  // after this content fails, retry at the next occurrence of this content.
+  bool retry_next = false;
+  bool relative() const { return has_distance || has_within; }
+};
+
+struct PcreMatch {
+  std::shared_ptr<const Regex> re;
+  bool negated = false;
+  bool relative = false;     // R
+  bool retry_next = false;   // A relative keyword follows.
+};
+
+enum class NumBase : uint8_t { kDec, kHex, kOct };
+
+struct ByteTestMatch {
+  uint8_t nbytes = 0;
+  enum class Op : uint8_t { kLt, kGt, kEq, kAnd, kXor, kGe, kLe } op = Op::kEq;
+  bool negate = false;
+  uint64_t value = 0;
+  int32_t offset = 0;
+  VarIndex value_var = -1, offset_var = -1, nbytes_var = -1;
+  bool relative = false, little = false, string = false, dce = false;
+  NumBase base = NumBase::kDec;
+  uint32_t bitmask = 0;  // 0 = none.
+};
+
+struct ByteJumpMatch {
+  uint8_t nbytes = 0;
+  int32_t offset = 0;
+  VarIndex offset_var = -1, nbytes_var = -1;
+  bool relative = false, little = false, string = false, align = false, from_beginning = false,
+       from_end = false, dce = false;
+  NumBase base = NumBase::kDec;
+  uint32_t multiplier = 1;
+  int32_t post_offset = 0;
+  uint32_t bitmask = 0;
+};
+
+struct ByteExtractMatch {
+  uint8_t nbytes = 0;
+  int32_t offset = 0;
+  VarIndex var = -1;
+  bool relative = false, little = false, string = false, align = false, dce = false;
+  uint8_t align_value = 0;  // 2 or 4
+  NumBase base = NumBase::kDec;
+  uint32_t multiplier = 1;
+  uint32_t bitmask = 0;
+};
+
+struct ByteMathMatch {
+  uint8_t nbytes = 0;
+  VarIndex nbytes_var = -1;
+  int32_t offset = 0;
+  enum class Op : uint8_t { kAdd, kSub, kMul, kDiv, kShl, kShr } op = Op::kAdd;
+  uint64_t rvalue = 0;
+  VarIndex rvalue_var = -1;
+  VarIndex var = -1;  // result
+  bool relative = false, little = false, string = false, dce = false;
+  NumBase base = NumBase::kDec;
+  uint32_t bitmask = 0;
+};
+
+struct IsDataAtMatch {
+  uint32_t offset = 0;
+  VarIndex offset_var = -1;
+  bool relative = false;
+  bool negated = false;
+};
+
+// bsize and urilen: the length of the buffer.
+struct LengthMatch {
+  UintCheck check;
+};
+
+struct Base64DecodeMatch {
+  uint32_t bytes = 0;   // 0 = to the end
+  uint32_t offset = 0;
+  bool relative = false;
+};
+
+// absent: the buffer must not exist (or, with or_else, may not exist).
+struct AbsentMatch {
+  bool or_else = false;
+};
+
+using SigMatch = std::variant<ContentMatch, PcreMatch, ByteTestMatch, ByteJumpMatch, ByteExtractMatch, ByteMathMatch,
+                              IsDataAtMatch, LengthMatch, Base64DecodeMatch, AbsentMatch>;
+
+enum class TransformKind : uint8_t {
+  kDotPrefix,
+  kStripWhitespace,
+  kCompressWhitespace,
+  kToLower,
+  kToUpper,
+  kToMd5,
+  kToSha1,
+  kToSha256,
+  kUrlDecode,
+  kXor,
+  kFromBase64,
+  kPcreXform,
+  kHeaderLowercase,
+  kStripPseudoHeaders,
+};
+
+struct Transform {
+  TransformKind kind;
+  std::string key;  // xor key bytes
+  std::shared_ptr<const Regex> re;  // pcrexform
+  // from_base64
+  uint32_t b64_bytes = 0;
+  uint32_t b64_offset = 0;
+  enum class B64Mode : uint8_t { kRfc4648, kRfc2045, kStrict } b64_mode = B64Mode::kRfc4648;
+};
+
+struct MatchList {
+  BufferId buffer = BufferId::kPayload;
+  std::vector<Transform> transforms;
+  std::vector<SigMatch> matches;
+  // base64_data: keywords evaluated on the output of base64_decode.
+  std::vector<SigMatch> base64_matches;
+};
+
+// Packet and flow keywords: each is one check on the packet or its flow.
+struct Check {
+  enum class Kind : uint8_t {
+    kTtl,
+    kTos,
+    kIpId,
+    kDsize,
+    kWindow,
+    kSeq,
+    kAck,
+    kItype,
+    kIcode,
+    kIcmpId,
+    kIcmpSeq,
+    kIpProto,
+    kFragOffset,
+    kTcpMss,
+    kIcmpv6Mtu,
+    kStreamSize,
+    kFlowAge,
+    kFlowPkts,
+    kFlowBytes,
+    kTcpFlags,
+    kFragbits,
+    kIpopts,
+    kSameIp,
+    kFlowbits,
+    kFlowint,
+    kXbits,
+    kAppLayerProtocol,
+    kDecodeEvent,
+    kAppLayerEvent,
+    kStreamEvent,
+    kTlsVersion,
+    kSslVersion,
+    kSslState,
+    kTlsCertExpired,
+    kTlsCertValid,
+  };
+  Kind kind;
+  UintCheck num;
+  // stream_size: which side (0 server, 1 client, 2 both, 3 either);
+  // flow.pkts/bytes: 0 to_server, 1 to_client, 2 either, 3 both.
+  uint8_t side = 0;
+  // flags / fragbits / ipopts: bits that must be set; `mask` bits ignored;
+  // `mode` '+' (all of, others allowed), '*' (any of), '!' (none of), 0 exact.
+  uint16_t bits = 0;
+  uint16_t mask = 0xffff;
+  char mode = 0;
+  // flowbits (isset/isnotset), xbits, flowint name ids; app-layer-protocol,
+  // events.
+  enum class BitOp : uint8_t { kIsSet, kIsNotSet, kIsSetAny, kIsSetAll, kIsNotSetAll, kIsNotSetAny } bit_op =
+      BitOp::kIsSet;
+  std::vector<uint32_t> ids;
+  std::string name;
+  bool negated = false;
+  AppProto proto = AppProto::kUnknown;
+  bool exact = false;
+  // flowint comparisons.
+  enum class IntOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kIsSet, kIsNotSet } int_op = IntOp::kEq;
+  uint32_t int_value = 0;
+  int32_t int_var = -1;  // compare against another flowint
+  // xbits tracking: 0 flow, 1 ip_src, 2 ip_dst, 3 ip_pair.
+  uint8_t track = 0;
+  // ssl_version / tls.version bits.
+  uint32_t versions = 0;
+};
+
+// What a matching rule does to flow state before its alert is queued.
+struct PostAction {
+  enum class Kind : uint8_t { kFlowbitSet, kFlowbitUnset, kFlowbitToggle, kFlowintSet, kFlowintAdd, kFlowintSub,
+                              kXbitSet, kXbitUnset, kXbitToggle };
+  Kind kind;
+  std::vector<uint32_t> ids;
+  uint32_t value = 0;
+  int32_t value_var = -1;  // flowint from another flowint
+  uint8_t track = 0;       // xbits: 0 flow, 1 ip_src, 2 ip_dst, 3 ip_pair
+  uint32_t expire = 0;     // xbits expire seconds (0 = never)
+};
+
+struct ThresholdSpec {
+  enum class Type : uint8_t { kNone, kLimit, kThreshold, kBoth, kDetectionFilter };
+  enum class Track : uint8_t { kBySrc, kByDst, kByRule, kByBoth, kByFlow };
+  Type type = Type::kNone;
+  Track track = Track::kBySrc;
+  uint32_t count = 0;
+  uint32_t seconds = 0;
+  // detection_filter unique_on: 0 none, 1 src_port, 2 dst_port.
+  uint8_t unique_on = 0;
+};
+
+struct FlowOptions {
+  bool established = false;
+  bool not_established = false;
+  bool stateless = false;
+  bool to_server = false;  // also "from_client"
+  bool to_client = false;  // also "from_server"
+  bool only_stream = false;
+  bool no_stream = false;
+  bool only_frag = false;
+  bool no_frag = false;
+};
+
+struct ProtoSpec {
+  std::bitset<256> ip_protos;  // Which IP protocols; all set for "ip".
+  bool any_ip = false;         // "ip": any protocol, IPv4 or IPv6.
+  bool ipv4_only = false;
+  bool ipv6_only = false;
+  bool pkthdr = false;         // Any packet, even one that is not IP (decoder events).
+  bool arp = false;
+  bool tcp_pkt = false;        // tcp-pkt: packet payload only
+  bool tcp_stream = false;     // tcp-stream: stream only
+  AppProto app = AppProto::kUnknown;
+};
+
+// How the engine runs a rule.
+enum class RuleType : uint8_t {
+  kIpOnly,  // Addresses only: checked on the first packet of each flow direction.
+  kPacket,  // Packet keywords and payload/stream matches.
+  kTx,      // App-layer buffers: checked per transaction, once per transaction.
+};
+
+struct Reference {
+  std::string type;
+  std::string value;
+};
+
+struct Rule {
+  // Identity.
+  Action action = Action::kAlert;
+  uint32_t gid = 1;
+  uint32_t sid = 0;
+  uint32_t rev = 0;
+  std::string msg;
+  std::string classtype;
+  std::string category;  // classtype's description
+  int priority = 3;
+  bool priority_set = false;
+  std::vector<Reference> references;
+  std::vector<std::string> metadata;
+  std::string target;  // "src_ip" / "dest_ip" / ""
+  std::string file;
+  int line = 0;
+
+  // Header.
+  ProtoSpec proto;
+  IpSet src = IpSet::Any();
+  IpSet dst = IpSet::Any();
+  PortSet sport = PortSet::Any();
+  PortSet dport = PortSet::Any();
+  bool bidirectional = false;
+  bool addr_negated = false;  // Either address uses '!': Suricata inspects such rules per packet.
+
+  FlowOptions flow;
+  std::vector<Check> checks;
+  std::vector<MatchList> lists;
+  std::vector<PostAction> post;
+  ThresholdSpec threshold;
+  bool noalert = false;
+  bool require_packet = false;  // dsize, flow:no_stream, tcp-pkt
+  bool require_stream = false;  // TCP payload rule: inspect the reassembled stream
+  bool stream_only = false;     // flow:only_stream, tcp-stream
+  int num_vars = 0;             // byte_extract / byte_math variables
+
+  // Computed when the engine is built.
+  RuleType type = RuleType::kPacket;
+  uint8_t dirs = kDirBoth;  // Directions the rule applies to.
+  uint32_t num = 0;         // Inspection order (Suricata's signature order).
+  int fp_list = -1;         // Fast pattern: index into lists, and into its matches.
+  int fp_match = -1;
+  // Order class for flowbits/flowint (3 set, 2 read, 1 unused).
+  int flowbits_order = 1;
+  int flowint_order = 1;
+};
+
+// The position of a payload-list keyword in its list, for parse-time checks.
+const MatchList* FindList(const Rule& r, BufferId id);
+
+}  // namespace rampart::detect

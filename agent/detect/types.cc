@@ -1,0 +1,123 @@
+#include "agent/detect/types.h"
+
+#include <array>
+
+#include "agent/detect/text_util.h"
+
+namespace rampart::detect {
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kPass: return "pass";
+    case Action::kDrop: return "drop";
+    case Action::kReject: return "reject";
+    case Action::kAlert: return "alert";
+    case Action::kConfig: return "config";
+  }
+  return "alert";
+}
+
+namespace {
+
+struct ProtoName {
+  AppProto proto;
+  std::string_view name;
+};
+
+constexpr ProtoName kProtoNames[] = {
+    {AppProto::kHttp1, "http"},     {AppProto::kHttp1, "http1"},   {AppProto::kHttp2, "http2"},
+    {AppProto::kDns, "dns"},        {AppProto::kTls, "tls"},       {AppProto::kTls, "ssl"},
+    {AppProto::kSmtp, "smtp"},      {AppProto::kFtp, "ftp"},       {AppProto::kFtpData, "ftp-data"},
+    {AppProto::kSsh, "ssh"},        {AppProto::kSmb, "smb"},       {AppProto::kDcerpc, "dcerpc"},
+    {AppProto::kKrb5, "krb5"},      {AppProto::kSip, "sip"},       {AppProto::kSnmp, "snmp"},
+    {AppProto::kNfs, "nfs"},        {AppProto::kDhcp, "dhcp"},     {AppProto::kTftp, "tftp"},
+    {AppProto::kNtp, "ntp"},        {AppProto::kIkev2, "ike"},     {AppProto::kIkev2, "ikev2"},
+    {AppProto::kRdp, "rdp"},        {AppProto::kRfb, "rfb"},       {AppProto::kMqtt, "mqtt"},
+    {AppProto::kModbus, "modbus"},  {AppProto::kDnp3, "dnp3"},     {AppProto::kEnip, "enip"},
+    {AppProto::kImap, "imap"},      {AppProto::kPop3, "pop3"},     {AppProto::kQuic, "quic"},
+    {AppProto::kPgsql, "pgsql"},    {AppProto::kTelnet, "telnet"}, {AppProto::kBittorrentDht, "bittorrent-dht"},
+    {AppProto::kWebsocket, "websocket"}, {AppProto::kLdap, "ldap"}, {AppProto::kDoh2, "doh2"},
+    {AppProto::kLlmnr, "llmnr"},    {AppProto::kMdns, "mdns"},     {AppProto::kIrc, "irc"},
+    {AppProto::kFailed, "failed"},
+};
+
+}  // namespace
+
+std::optional<AppProto> AppProtoFromName(std::string_view name) {
+  for (const auto& p : kProtoNames) {
+    if (EqualsIgnoreCase(p.name, name)) return p.proto;
+  }
+  return std::nullopt;
+}
+
+std::string_view AppProtoName(AppProto p) {
+  if (p == AppProto::kUnknown) return "";
+  for (const auto& n : kProtoNames) {
+    if (n.proto == p) return n.name;
+  }
+  return "";
+}
+
+namespace {
+using K = BufferKind;
+constexpr uint8_t TS = kDirToServer;
+constexpr uint8_t TC = kDirToClient;
+constexpr uint8_t BOTH = kDirBoth;
+constexpr AppProto H = AppProto::kHttp1;
+constexpr AppProto U = AppProto::kUnknown;
+
+constexpr std::array<BufferInfo, kBufferCount> kBuffers = {{
+    {"payload", K::kPayload, BOTH, U, false, 0},
+    {"ipv4.hdr", K::kHeader, BOTH, U, false, 0},
+    {"ipv6.hdr", K::kHeader, BOTH, U, false, 0},
+    {"tcp.hdr", K::kHeader, BOTH, U, false, 0},
+    {"udp.hdr", K::kHeader, BOTH, U, false, 0},
+    {"icmpv4.hdr", K::kHeader, BOTH, U, false, 0},
+    {"icmpv6.hdr", K::kHeader, BOTH, U, false, 0},
+    {"http.uri", K::kTx, TS, H, false, 1},
+    {"http.uri.raw", K::kTx, TS, H, false, 1},
+    {"http.method", K::kTx, TS, H, false, 1},
+    {"http.request_line", K::kTx, TS, H, false, 1},
+    {"http.host", K::kTx, TS, H, false, 2},
+    {"http.host.raw", K::kTx, TS, H, false, 2},
+    {"http.user_agent", K::kTx, TS, H, false, 2},
+    {"http.referer", K::kTx, TS, H, false, 2},
+    {"http.accept", K::kTx, TS, H, false, 2},
+    {"http.accept_enc", K::kTx, TS, H, false, 2},
+    {"http.accept_lang", K::kTx, TS, H, false, 2},
+    {"http.request_body", K::kTx, TS, H, false, 3},
+    {"http.request_header", K::kTx, TS, H, true, 2},
+    {"http.stat_code", K::kTx, TC, H, false, 1},
+    {"http.stat_msg", K::kTx, TC, H, false, 1},
+    {"http.response_line", K::kTx, TC, H, false, 1},
+    {"http.location", K::kTx, TC, H, false, 2},
+    {"http.server", K::kTx, TC, H, false, 2},
+    {"http.response_body", K::kTx, TC, H, false, 3},
+    {"http.response_header", K::kTx, TC, H, true, 2},
+    {"http.protocol", K::kTx, BOTH, H, false, 1},
+    {"http.header", K::kTx, BOTH, H, false, 2},
+    {"http.header.raw", K::kTx, BOTH, H, false, 2},
+    {"http.cookie", K::kTx, BOTH, H, false, 2},
+    {"http.header_names", K::kTx, BOTH, H, false, 2},
+    {"http.connection", K::kTx, BOTH, H, false, 2},
+    {"http.content_type", K::kTx, BOTH, H, false, 2},
+    {"http.content_len", K::kTx, BOTH, H, false, 2},
+    {"http.start", K::kTx, BOTH, H, false, 2},
+    {"file.data", K::kTx, BOTH, H, false, 3},
+    {"dns.query", K::kTx, TS, AppProto::kDns, true, 0},
+    {"tls.sni", K::kTx, TS, AppProto::kTls, false, 0},
+    {"tls.cert_subject", K::kTx, TC, AppProto::kTls, false, 0},
+    {"tls.cert_issuer", K::kTx, TC, AppProto::kTls, false, 0},
+    {"tls.cert_serial", K::kTx, TC, AppProto::kTls, false, 0},
+    {"tls.cert_fingerprint", K::kTx, TC, AppProto::kTls, false, 0},
+    {"tls.certs", K::kTx, TC, AppProto::kTls, true, 0},
+    {"ja3.hash", K::kTx, TS, AppProto::kTls, false, 0},
+    {"ja3.string", K::kTx, TS, AppProto::kTls, false, 0},
+    {"ja3s.hash", K::kTx, TC, AppProto::kTls, false, 0},
+    {"ja3s.string", K::kTx, TC, AppProto::kTls, false, 0},
+}};
+}  // namespace
+
+const BufferInfo& GetBufferInfo(BufferId id) { return kBuffers[static_cast<size_t>(id)]; }
+
+}  // namespace rampart::detect
