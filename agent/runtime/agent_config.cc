@@ -32,8 +32,11 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   agent.String("data_dir", &cfg.data_dir);
   if (cfg.data_dir.empty()) agent.Problem("data_dir", "must not be empty");
   ReadLog(agent.Child("log"), &cfg.log);
+  host::ReadHostConfig(agent, &cfg.host);
   RAMPART_RETURN_IF_ERROR(doc.Finish());
   if (cfg.name.empty()) cfg.name = HostName();
+  cfg.host.state_dir = cfg.data_dir + "/host";
+  cfg.host.agent_name = cfg.name;
   return cfg;
 }
 

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "agent/host/host_sensors.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
 
@@ -20,6 +21,7 @@ struct AgentConfig {
   std::string site;                                  // Agency id; set at enrolment when empty.
   std::string data_dir = "/var/lib/rampart-agent";   // Spool, certificates, caches.
   log::Options log;
+  host::HostSensorsOptions host;                     // agent.host and agent.yara (agent/host/host_sensors.h).
 };
 
 // kInvalidArgument listing every problem ("agent.log.level: must be one of

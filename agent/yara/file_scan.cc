@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
 #include <deque>
 #include <set>
 #include <thread>
@@ -150,6 +151,17 @@ Status ApplyThreadBudget(int nice, const std::string& ionice) {
   return Status::Ok();
 }
 
+Status JoinCgroupThreads(const std::string& threads_file) {
+  const int fd = ::open(threads_file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open " + threads_file);
+  const std::string tid = std::to_string(::syscall(SYS_gettid));
+  const ssize_t n = ::write(fd, tid.data(), tid.size());
+  const int e = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(tid.size())) return ErrnoError(e, "cannot move a scanning thread into " + threads_file);
+  return Status::Ok();
+}
+
 Result<ScanSummary> FileScan::Run(const std::vector<std::string>& paths, const Callback& on_result) {
   Shared& sh = *shared_;
   const int64_t start = MonotonicNanos();
@@ -204,8 +216,11 @@ Result<ScanSummary> FileScan::Run(const std::vector<std::string>& paths, const C
     return !sh.cv.wait_for(lock, wait, [&] { return sh.stop; });
   };
 
+  std::atomic<bool> budget_reported{false};
   auto worker = [&](Scanner* scanner) {
-    if (Status s = ApplyThreadBudget(options_.nice, options_.ionice); !s.ok()) {
+    Status s = ApplyThreadBudget(options_.nice, options_.ionice);
+    if (s.ok() && !options_.cgroup_threads_file.empty()) s = JoinCgroupThreads(options_.cgroup_threads_file);
+    if (!s.ok() && !budget_reported.exchange(true)) {
       // Report once per scan through the callback of the first failing thread.
       FileResult r;
       r.outcome = FileResult::Outcome::kSkipped;
@@ -337,6 +352,7 @@ Result<ScanSummary> FileScan::Run(const std::vector<std::string>& paths, const C
 
   auto walk = [&] {
     (void)ApplyThreadBudget(options_.nice, options_.ionice);
+    if (!options_.cgroup_threads_file.empty()) (void)JoinCgroupThreads(options_.cgroup_threads_file);
     std::set<std::pair<dev_t, ino_t>> visited_dirs;
     for (const std::string& root : paths) {
       if (stopped()) break;

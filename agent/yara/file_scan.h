@@ -45,6 +45,9 @@ struct FileScanOptions {
   int nice = 0;
   std::string ionice;
   uint64_t max_bytes_per_second = 0;
+  // A cgroup v2 "cgroup.threads" file the scanning threads join (see
+  // host::PrepareScanCgroup); empty: none. Failing to join is reported once.
+  std::string cgroup_threads_file;
   // Files up to this size are read into a buffer; larger ones are mapped.
   uint64_t read_buffer_limit = 4ull << 20;
   ScanCache* cache = nullptr;                     // Not owned; nullptr scans everything.
@@ -105,5 +108,7 @@ class FileScan {
 // Applies a nice increment and an I/O priority to the calling thread.
 // kInvalidArgument for a bad ionice text; kPermissionDenied when the kernel refuses.
 Status ApplyThreadBudget(int nice, const std::string& ionice);
+// Moves the calling thread into the cgroup whose cgroup.threads file is given.
+Status JoinCgroupThreads(const std::string& threads_file);
 
 }  // namespace rampart::yara
