@@ -382,6 +382,12 @@ struct AlertInfo {
   // Written as alert.metadata: a JSON object of string arrays, as Suricata
   // prints rule metadata ({"created_at":["2024_01_01"]}); empty omits it.
   std::string_view metadata_json;
+  // One more member of the alert object: its key and valid JSON text, for
+  // what Suricata's alert has no field for (YARA on payloads writes "yara":
+  // {"rule":..., "meta":...}, declared in common/eve/rampart-eve-extension.json).
+  // An empty key adds nothing.
+  std::string_view extra_key;
+  std::string_view extra_json;
   // App-layer context added to the record as Suricata does ("http": {...},
   // "dns": {...}, "tls": {...}) and tx_id; null adds none.
   const HttpTxView* http = nullptr;

@@ -510,6 +510,7 @@ void Worker::Alert(const AlertInfo& a) {
   if (!a.category.empty()) w.String("category", a.category);
   w.Int("severity", a.severity);
   if (!a.metadata_json.empty()) w.Raw("metadata", a.metadata_json);
+  if (!a.extra_key.empty()) w.Raw(a.extra_key, a.extra_json);
   w.EndObject();
   // App-layer context, from the parser objects behind the views.
   if (a.http != nullptr) {
