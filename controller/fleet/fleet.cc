@@ -195,6 +195,11 @@ std::string NewAgentId() {
 }
 
 Result<std::unique_ptr<Fleet>> Fleet::Open(const Options& options, controller_store::Store& store) {
+  // Certificates start five minutes in the past (tls::SignOptions) to allow
+  // for clock skew, and validity counts from there.
+  if (options.agent_certificate_validity <= std::chrono::minutes(6)) {
+    return InvalidArgumentError("agent certificate validity must be more than 6 minutes");
+  }
   auto f = std::make_unique<FleetImpl>(options, store);
   RAMPART_RETURN_IF_ERROR(f->Load().WithContext("controller PKI in " + options.pki_dir +
                                                 " (create it with `rampartctl pki init --dir " + options.pki_dir +

@@ -364,15 +364,16 @@ void StreamReactor::OnWriteDone(bool ok) {
   std::lock_guard lock(shared_->mu);
   writing_ = false;
   if (!out_.empty()) out_.pop_front();
-  if (!ok) {
-    out_.clear();
-    FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent went away"));
-    return;
-  }
+  if (!ok) out_.clear();
   if (finish_deferred_) {
+    // FinishOnce ran while this write was outstanding.
     out_.clear();
     finish_deferred_ = false;
     Finish(finish_status_);
+    return;
+  }
+  if (!ok) {
+    FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent went away"));
     return;
   }
   if (!out_.empty() && !finished_) {

@@ -1,0 +1,213 @@
+#include "agent/ship/prober.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "common/util/clock.h"
+
+namespace rampart::ship::detail {
+namespace {
+
+constexpr size_t kHeader = 36;
+constexpr size_t kMac = 16;
+
+void PutU32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+void PutU64(uint8_t* p, uint64_t v) {
+  PutU32(p, static_cast<uint32_t>(v >> 32));
+  PutU32(p + 4, static_cast<uint32_t>(v));
+}
+uint32_t GetU32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+uint64_t GetU64(const uint8_t* p) { return (uint64_t{GetU32(p)} << 32) | GetU32(p + 4); }
+
+void Mac(const std::string& key, const uint8_t* data, size_t len, uint8_t out[32]) {
+  unsigned int n = 32;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data, len, out, &n);
+}
+
+}  // namespace
+
+Prober::Prober(std::string agent_id, std::chrono::milliseconds window)
+    : agent_id_(std::move(agent_id)), window_nanos_(window.count() * 1'000'000) {
+  // A random start, so a restarted agent's sequence is not mistaken for a replay.
+  std::random_device rd;
+  next_seq_ = rd() & 0x7fffffff;
+}
+
+Prober::~Prober() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Prober::Configure(const std::string& host, int port, const std::string& key,
+                       std::chrono::milliseconds interval) {
+  std::lock_guard lock(mu_);
+  if (host != host_ || port != port_) reopen_ = true;
+  host_ = host;
+  port_ = port;
+  key_ = key;
+  interval_ = std::max(interval, std::chrono::milliseconds(20));
+  configured_ = port > 0 && !key.empty() && agent_id_.size() <= 64;
+  if (configured_ && !thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  cv_.notify_all();
+}
+
+bool Prober::OpenSocket() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(port_);
+  if (getaddrinfo(host_.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) return false;
+  fd_ = ::socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd_ >= 0 && ::connect(fd_, res->ai_addr, res->ai_addrlen) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  freeaddrinfo(res);
+  return fd_ >= 0;
+}
+
+void Prober::Send(int64_t mono) {
+  uint8_t buf[kHeader + 64 + kMac] = {0};
+  std::memcpy(buf, "RPRB", 4);
+  buf[4] = 1;
+  buf[5] = 1;
+  buf[6] = static_cast<uint8_t>(agent_id_.size() >> 8);
+  buf[7] = static_cast<uint8_t>(agent_id_.size());
+  const uint32_t seq = next_seq_++;
+  PutU32(buf + 8, seq);
+  PutU64(buf + 12, static_cast<uint64_t>(WallNanos()));
+  std::memcpy(buf + kHeader, agent_id_.data(), agent_id_.size());
+  const size_t body = kHeader + agent_id_.size();
+  uint8_t mac[32];
+  Mac(key_, buf, body, mac);
+  std::memcpy(buf + body, mac, kMac);
+  // A send error (no route while the link is cut) is a lost probe like any other.
+  (void)::send(fd_, buf, body + kMac, MSG_DONTWAIT | MSG_NOSIGNAL);
+  sent_[seq] = mono;
+  outcomes_.emplace_back(mono, false);
+}
+
+void Prober::Receive() {
+  uint8_t buf[512];
+  while (true) {
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n <= 0) return;
+    const int64_t now = MonotonicNanos();
+    if (static_cast<size_t>(n) != kHeader + agent_id_.size() + kMac || std::memcmp(buf, "RPRB", 4) != 0 ||
+        buf[4] != 1 || buf[5] != 2) {
+      continue;
+    }
+    const size_t body = kHeader + agent_id_.size();
+    uint8_t mac[32];
+    Mac(key_, buf, body, mac);
+    if (CRYPTO_memcmp(mac, buf + body, kMac) != 0) continue;
+    if (std::memcmp(buf + kHeader, agent_id_.data(), agent_id_.size()) != 0) continue;
+    const uint32_t seq = GetU32(buf + 8);
+    auto it = sent_.find(seq);
+    if (it == sent_.end()) continue;  // Too old, or answered already.
+    const int64_t sent_at = it->second;
+    sent_.erase(it);
+    const int64_t reflector = static_cast<int64_t>(GetU64(buf + 28)) - static_cast<int64_t>(GetU64(buf + 20));
+    int64_t rtt = now - sent_at - std::max<int64_t>(0, reflector);
+    if (rtt < 0) rtt = now - sent_at;
+    for (auto& o : outcomes_) {
+      if (o.first == sent_at) {
+        o.second = true;
+        break;
+      }
+    }
+    rtts_.emplace_back(sent_at, static_cast<double>(rtt) / 1e6);
+  }
+}
+
+void Prober::Loop() {
+  std::unique_lock lock(mu_);
+  int64_t next_send = 0;
+  while (!stop_) {
+    if (!configured_) {
+      cv_.wait_for(lock, std::chrono::seconds(1));
+      continue;
+    }
+    if (reopen_ || fd_ < 0) {
+      reopen_ = false;
+      if (!OpenSocket()) {
+        cv_.wait_for(lock, std::chrono::seconds(2));
+        reopen_ = true;
+        continue;
+      }
+    }
+    const int64_t now = MonotonicNanos();
+    if (now >= next_send) {
+      Send(now);
+      next_send = now + interval_.count() * 1'000'000;
+    }
+    // Forget what is older than the window (plus a second for late replies).
+    const int64_t horizon = now - window_nanos_ - 1'000'000'000;
+    while (!outcomes_.empty() && outcomes_.front().first < horizon) outcomes_.pop_front();
+    while (!rtts_.empty() && rtts_.front().first < horizon) rtts_.pop_front();
+    for (auto it = sent_.begin(); it != sent_.end();) {
+      it = it->second < horizon ? sent_.erase(it) : std::next(it);
+    }
+    const int fd = fd_;
+    const int64_t wait = std::max<int64_t>(1, (next_send - MonotonicNanos()) / 1'000'000);
+    lock.unlock();
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait, 1000)));
+    lock.lock();
+    if (fd_ == fd && (p.revents & POLLIN)) Receive();
+  }
+}
+
+ProbeWindow Prober::Window() const {
+  std::lock_guard lock(mu_);
+  ProbeWindow w;
+  const int64_t now = MonotonicNanos();
+  // Probes sent in the window, except the last second's (replies may be on the way).
+  const int64_t from = now - window_nanos_ - 1'000'000'000, to = now - 1'000'000'000;
+  for (const auto& [at, answered] : outcomes_) {
+    if (at < from || at >= to) continue;
+    ++w.sent;
+    if (answered) ++w.received;
+  }
+  if (w.sent > 0) w.loss_ratio = 1.0 - static_cast<double>(w.received) / w.sent;
+  double sum = 0, jitter = 0, prev = -1;
+  uint32_t n = 0, jn = 0;
+  for (const auto& [at, rtt] : rtts_) {
+    if (at < from) continue;
+    sum += rtt;
+    ++n;
+    if (prev >= 0) {
+      jitter += std::fabs(rtt - prev);
+      ++jn;
+    }
+    prev = rtt;
+  }
+  if (n > 0) w.rtt_ms = sum / n;
+  if (jn > 0) w.jitter_ms = jitter / jn;
+  return w;
+}
+
+}  // namespace rampart::ship::detail

@@ -1,0 +1,613 @@
+#include "agent/ship/shipper.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "agent/ship/health.h"
+#include "agent/ship/prober.h"
+#include "common/log/log.h"
+#include "common/rpc/status.h"
+#include "common/tls/pki.h"
+#include "common/util/clock.h"
+#include "rampart/v1/agent_service.grpc.pb.h"
+
+namespace rampart::ship {
+namespace {
+
+namespace v1 = rampart::v1;
+using agent_store::Lane;
+using agent_store::OutboxEntry;
+using agent_store::SeqRange;
+
+constexpr char kStreamMethod[] = "/rampart.v1.AgentService/Stream";
+
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void AppendField(std::string* out, uint32_t field, std::string_view bytes) {
+  AppendVarint(out, (uint64_t{field} << 3) | 2);
+  AppendVarint(out, bytes.size());
+  out->append(bytes);
+}
+
+// AgentMessage{batch: EventBatch{...}} written directly from the spool's
+// serialized events: no parse and re-serialize per event.
+std::string EncodeBatch(const std::vector<OutboxEntry>& entries, size_t begin, size_t end, bool backlog,
+                        const std::vector<SeqRange>& gone, uint64_t batch_id) {
+  std::string body;
+  size_t size = 16;
+  for (size_t i = begin; i < end; ++i) size += entries[i].event.size() + 6;
+  body.reserve(size);
+  for (size_t i = begin; i < end; ++i) AppendField(&body, 1, entries[i].event);
+  if (backlog) {
+    AppendVarint(&body, (2 << 3) | 0);
+    AppendVarint(&body, 1);
+  }
+  for (const SeqRange& g : gone) {
+    std::string r;
+    AppendVarint(&r, (1 << 3) | 0);
+    AppendVarint(&r, g.first);
+    AppendVarint(&r, (2 << 3) | 0);
+    AppendVarint(&r, g.last);
+    AppendField(&body, 3, r);
+  }
+  AppendVarint(&body, (4 << 3) | 0);
+  AppendVarint(&body, batch_id);
+  std::string msg;
+  msg.reserve(body.size() + 8);
+  AppendField(&msg, 2, body);
+  return msg;
+}
+
+grpc::ByteBuffer ToBuffer(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+bool FromBuffer(const grpc::ByteBuffer& buf, v1::ControllerMessage* msg) {
+  std::vector<grpc::Slice> slices;
+  if (!buf.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return msg->ParseFromString(bytes);
+}
+
+// Events from the reactor to the control thread.
+struct Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<v1::ControllerMessage> messages;
+  bool done = false;
+  grpc::Status status;
+  bool wake = false;  // Stop requested, or a write completed.
+};
+
+// One stream: writes queued by the control thread, one in flight; reads
+// parsed into the inbox. Owned by the control thread, destroyed only after
+// OnDone.
+class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  StreamCall(grpc::GenericStub& stub, Inbox& inbox) : inbox_(inbox) {
+    stub.PrepareBidiStreamingCall(&ctx_, kStreamMethod, grpc::StubOptions(), this);
+    StartRead(&read_);
+    StartCall();
+  }
+
+  void Write(std::string bytes) {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    queue_.push_back(ToBuffer(std::move(bytes)));
+    ++queued_;
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    }
+  }
+
+  // Half-closes after the queued writes.
+  void CloseWrites() {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    if (!writing_) StartWritesDone();
+  }
+
+  void Cancel() { ctx_.TryCancel(); }
+  size_t Queued() {
+    std::lock_guard lock(mu_);
+    return queued_;
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    queue_.pop_front();
+    --queued_;
+    if (!ok) {
+      queue_.clear();
+      queued_ = 0;
+      return;  // The stream is failing; OnDone follows.
+    }
+    if (!queue_.empty()) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    } else if (closed_) {
+      StartWritesDone();
+    }
+    Wake();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    v1::ControllerMessage msg;
+    if (FromBuffer(read_, &msg)) {
+      std::lock_guard lock(inbox_.mu);
+      inbox_.messages.push_back(std::move(msg));
+      inbox_.cv.notify_all();
+    }
+    StartRead(&read_);
+  }
+
+  void OnDone(const grpc::Status& s) override {
+    std::lock_guard lock(inbox_.mu);
+    inbox_.done = true;
+    inbox_.status = s;
+    inbox_.cv.notify_all();
+  }
+
+ private:
+  void Wake() {
+    std::lock_guard lock(inbox_.mu);
+    inbox_.wake = true;
+    inbox_.cv.notify_all();
+  }
+
+  Inbox& inbox_;
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer read_;
+  std::recursive_mutex mu_;
+  std::deque<grpc::ByteBuffer> queue_;
+  size_t queued_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+class ShipperImpl final : public Shipper {
+ public:
+  ShipperImpl(const ShipperOptions& options, agent_store::Outbox& outbox)
+      : o_(options), outbox_(outbox), sampler_(options.data_dir) {}
+  ~ShipperImpl() override { Stop(std::chrono::milliseconds(0)); }
+
+  Status Init() {
+    if (o_.controller.empty()) o_.controller = o_.identity.controller;
+    RAMPART_ASSIGN_OR_RETURN(auto hp, SplitHostPort(o_.controller));
+    host_ = hp.first;
+    if (o_.identity.agent_id.empty() || o_.identity.key_pem.empty() || o_.identity.certificate_pem.empty() ||
+        o_.identity.ca_pem.empty()) {
+      return InvalidArgumentError("the agent has no identity (run `rampart-agent enroll`)");
+    }
+    if (o_.batch_max_events == 0 || o_.max_batches_in_flight == 0) {
+      return InvalidArgumentError("batch size and batches in flight must be at least 1");
+    }
+    if (o_.probes) prober_ = std::make_unique<detail::Prober>(o_.identity.agent_id);
+    thread_ = std::thread([this] { Run(); });
+    return Status::Ok();
+  }
+
+  void Stop(std::chrono::milliseconds drain) override {
+    {
+      std::lock_guard lock(inbox_.mu);
+      stop_requested_ = true;
+      drain_ = drain;
+      inbox_.wake = true;
+      inbox_.cv.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+    prober_.reset();
+  }
+
+  ShipperStats Stats() const override {
+    std::lock_guard lock(stats_mu_);
+    ShipperStats s = stats_;
+    if (prober_) {
+      const detail::ProbeWindow w = prober_->Window();
+      s.rtt_ms = w.rtt_ms;
+      s.jitter_ms = w.jitter_ms;
+      s.loss_ratio = w.loss_ratio;
+      s.probes_sent = w.sent;
+      s.probes_received = w.received;
+    }
+    return s;
+  }
+
+ private:
+  bool StopRequested() {
+    std::lock_guard lock(inbox_.mu);
+    return stop_requested_;
+  }
+
+  void SetError(const std::string& e) {
+    std::lock_guard lock(stats_mu_);
+    stats_.last_error = e;
+    ++stats_.failures;
+  }
+
+  std::shared_ptr<grpc::Channel> MakeChannel() {
+    grpc::SslCredentialsOptions s;
+    s.pem_root_certs = o_.identity.ca_pem;
+    s.pem_private_key = o_.identity.key_pem;
+    s.pem_cert_chain = o_.identity.certificate_pem;
+    grpc::ChannelArguments args;
+    if (!o_.identity.server_name.empty()) args.SetSslTargetNameOverride(o_.identity.server_name);
+    // One connection per shipper, even when a process runs many (benchmarks).
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // Notice a dead connection (a cut WAN link) within ~15 s.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    // Our own backoff decides when to retry; gRPC's must not add to it.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 1000);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    args.SetMaxReceiveMessageSize(16 << 20);
+    return grpc::CreateCustomChannel(o_.controller, grpc::SslCredentials(s), args);
+  }
+
+  void Run() {
+    std::mt19937_64 rng(std::random_device{}());
+    std::chrono::milliseconds backoff = o_.reconnect_initial;
+    while (!StopRequested()) {
+      MaybeRenew();
+      bool welcomed = false;
+      Status s = RunStream(&welcomed);
+      {
+        std::lock_guard lock(stats_mu_);
+        stats_.connected = false;
+      }
+      if (StopRequested()) break;
+      if (welcomed) backoff = o_.reconnect_initial;
+      SetError(s.ToString());
+      // Jittered exponential backoff: uniform in [backoff/2, backoff].
+      std::uniform_int_distribution<int64_t> pick(backoff.count() / 2, std::max<int64_t>(1, backoff.count()));
+      const std::chrono::milliseconds wait(pick(rng));
+      log::Warn("ship", "stream to the controller ended; retrying",
+                {{"controller", o_.controller}, {"error", s}, {"retry_in_ms", wait.count()}});
+      std::unique_lock lock(inbox_.mu);
+      inbox_.cv.wait_for(lock, wait, [&] { return stop_requested_; });
+      backoff = std::min(backoff * 2, o_.reconnect_max);
+    }
+  }
+
+  void MaybeRenew() {
+    if (o_.data_dir.empty() || !RenewalDue(o_.identity, WallNanos() / 1'000'000'000)) return;
+    auto key = tls::GeneratePrivateKeyPem();
+    if (!key.has_value()) return;
+    tls::Subject subject;
+    subject.common_name = o_.identity.agent_id;
+    auto csr = tls::CreateCsrPem(*key, subject);
+    if (!csr.has_value()) return;
+    auto stub = v1::AgentService::NewStub(MakeChannel());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + o_.connect_timeout);
+    v1::RenewRequest req;
+    req.set_csr_pem(*csr);
+    v1::RenewResponse resp;
+    const grpc::Status s = stub->Renew(&ctx, req, &resp);
+    if (!s.ok()) {
+      log::Warn("ship", "certificate renewal failed; will retry", {{"error", rpc::FromGrpc(s)}});
+      return;
+    }
+    Status saved = SaveRenewed(o_.data_dir, o_.identity, *key, resp.certificate_pem());
+    if (!saved.ok()) {
+      log::Error("ship", "cannot save the renewed certificate", {{"error", saved}});
+      return;
+    }
+    log::Info("ship", "certificate renewed",
+              {{"not_after", FormatRfc3339(o_.identity.not_after_unix_seconds * 1'000'000'000)}});
+  }
+
+  v1::Heartbeat MakeHeartbeat() {
+    v1::Heartbeat hb;
+    const HealthSample h = sampler_.Sample();
+    const agent_store::OutboxStats q = outbox_.Stats();
+    hb.set_agent_id(o_.identity.agent_id);
+    hb.set_version(o_.version);
+    hb.set_sent_unix_nanos(WallNanos());
+    hb.set_cpu_percent(h.cpu_percent);
+    hb.set_rss_bytes(h.rss_bytes);
+    hb.set_host_cpu_percent(h.host_cpu_percent);
+    hb.set_host_memory_used_bytes(h.host_memory_used_bytes);
+    hb.set_host_memory_total_bytes(h.host_memory_total_bytes);
+    hb.set_load_average_1m(h.load_average_1m);
+    hb.set_disk_free_bytes(h.disk_free_bytes);
+    hb.set_queue_depth(q.depth);
+    hb.set_queue_bytes(q.bytes);
+    hb.set_dropped_events(q.dropped);
+    hb.set_last_sequence(q.last_sequence);
+    if (o_.extra_health) {
+      uint64_t drops = 0;
+      std::string policy, rules;
+      o_.extra_health(&drops, &policy, &rules);
+      hb.set_capture_drops(drops);
+      hb.set_policy_version(policy);
+      hb.set_rules_version(rules);
+    }
+    if (prober_) {
+      const detail::ProbeWindow w = prober_->Window();
+      v1::LinkMeasurement* l = hb.mutable_link();
+      l->set_rtt_ms(w.rtt_ms);
+      l->set_jitter_ms(w.jitter_ms);
+      l->set_loss_ratio(w.loss_ratio);
+      l->set_probes_sent(w.sent);
+      l->set_probes_received(w.received);
+      l->set_window_end_unix_nanos(WallNanos());
+    }
+    return hb;
+  }
+
+  static std::string Encode(const v1::AgentMessage& m) {
+    std::string out;
+    m.SerializeToString(&out);
+    return out;
+  }
+
+  // Waits for the inbox, a stop, or `until` (monotonic ns).
+  void Wait(int64_t until) {
+    std::unique_lock lock(inbox_.mu);
+    const int64_t now = MonotonicNanos();
+    if (until <= now) return;
+    inbox_.cv.wait_for(lock, std::chrono::nanoseconds(until - now), [&] {
+      return stop_requested_ || inbox_.done || !inbox_.messages.empty() || inbox_.wake;
+    });
+    inbox_.wake = false;
+  }
+
+  Status RunStream(bool* welcomed) {
+    {
+      std::lock_guard lock(inbox_.mu);
+      inbox_.messages.clear();
+      inbox_.done = false;
+      inbox_.status = grpc::Status::OK;
+    }
+    auto channel = MakeChannel();
+    grpc::GenericStub stub(channel);
+    auto call = std::make_unique<StreamCall>(stub, inbox_);
+    // Whatever happens below, the call ends before it is destroyed.
+    struct Closer {
+      StreamCall* call;
+      Inbox& inbox;
+      ~Closer() {
+        call->Cancel();
+        std::unique_lock lock(inbox.mu);
+        inbox.cv.wait(lock, [&] { return inbox.done; });
+      }
+    } closer{call.get(), inbox_};
+
+    const agent_store::OutboxStats at_connect = outbox_.Stats();
+    v1::AgentMessage hello_msg;
+    v1::Hello* hello = hello_msg.mutable_hello();
+    hello->set_agent_id(o_.identity.agent_id);
+    hello->set_version(o_.version);
+    hello->set_last_sequence(at_connect.last_sequence);
+    hello->set_hostname(o_.hostname);
+    call->Write(Encode(hello_msg));
+
+    // The Welcome.
+    v1::Welcome welcome;
+    const int64_t deadline = MonotonicNanos() + o_.connect_timeout.count() * 1'000'000;
+    while (true) {
+      std::unique_lock lock(inbox_.mu);
+      if (!inbox_.messages.empty()) {
+        v1::ControllerMessage m = std::move(inbox_.messages.front());
+        inbox_.messages.pop_front();
+        if (m.has_welcome()) {
+          welcome = m.welcome();
+          break;
+        }
+        continue;
+      }
+      if (inbox_.done) return rpc::FromGrpc(inbox_.status, "stream");
+      if (stop_requested_) return CancelledError("stopping");
+      const int64_t now = MonotonicNanos();
+      if (now >= deadline) return DeadlineExceededError("no Welcome from " + o_.controller);
+      inbox_.cv.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+    }
+    *welcomed = true;
+    if (welcome.sequence_reset()) {
+      RAMPART_RETURN_IF_ERROR(outbox_.Renumber(welcome.last_stored_sequence() + 1));
+    }
+    if (welcome.last_stored_sequence() > 0) {
+      // Stored already: the controller's ack for them was lost.
+      SeqRange stored{1, welcome.last_stored_sequence()};
+      RAMPART_RETURN_IF_ERROR(outbox_.Ack({&stored, 1}));
+    }
+    if (prober_ && welcome.probe_port() > 0 && !welcome.probe_key().empty()) {
+      prober_->Configure(host_, static_cast<int>(welcome.probe_port()), welcome.probe_key(),
+                         std::chrono::milliseconds(welcome.probe_interval_ms() ? welcome.probe_interval_ms() : 200));
+    }
+    const uint32_t max_in_flight =
+        std::max<uint32_t>(1, welcome.max_batches_in_flight() ? std::min(welcome.max_batches_in_flight(),
+                                                                        o_.max_batches_in_flight)
+                                                              : o_.max_batches_in_flight);
+    const int64_t heartbeat_every =
+        std::max<int64_t>(1, welcome.heartbeat_interval_seconds() ? welcome.heartbeat_interval_seconds() : 10) *
+        1'000'000'000;
+    const agent_store::OutboxStats now_stats = outbox_.Stats();
+    const uint64_t backlog_end = now_stats.depth > o_.backlog_threshold ? now_stats.last_sequence : 0;
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.connected = true;
+      ++stats_.connects;
+      stats_.stored_through = welcome.last_stored_sequence();
+    }
+    log::Info("ship", "connected to the controller",
+              {{"controller", o_.controller}, {"agent", welcome.agent_id()},
+               {"resume_after", welcome.last_stored_sequence()}, {"queued", now_stats.depth},
+               {"backlog_through", backlog_end}});
+
+    uint64_t cursor = 0;        // Highest sequence sent in sequence order.
+    uint64_t alert_cursor = 0;  // Highest alert sent ahead of the backlog.
+    std::set<uint64_t> ahead;   // Alerts sent ahead, not to be sent again in order.
+    std::map<uint64_t, size_t> in_flight;  // batch id -> events
+    std::set<uint64_t> gone_reported;
+    uint64_t batch_id = 0;
+    int64_t next_heartbeat = o_.heartbeats ? MonotonicNanos() : INT64_MAX;
+    double tokens = 0;
+    int64_t tokens_at = MonotonicNanos();
+    std::vector<OutboxEntry> entries;
+    bool draining = false;
+    int64_t drain_deadline = 0;
+
+    while (true) {
+      // Acks and the end of the stream.
+      std::deque<v1::ControllerMessage> messages;
+      bool done = false;
+      grpc::Status done_status;
+      bool stop = false;
+      {
+        std::lock_guard lock(inbox_.mu);
+        messages.swap(inbox_.messages);
+        done = inbox_.done;
+        done_status = inbox_.status;
+        stop = stop_requested_;
+      }
+      for (const v1::ControllerMessage& m : messages) {
+        if (!m.has_ack()) continue;
+        std::vector<SeqRange> ranges;
+        uint64_t acked = 0;
+        for (const v1::SequenceRange& r : m.ack().ranges()) {
+          if (r.last() < r.first()) continue;
+          ranges.push_back({r.first(), r.last()});
+          acked += r.last() - r.first() + 1;
+        }
+        RAMPART_RETURN_IF_ERROR(outbox_.Ack(ranges));
+        in_flight.erase(m.ack().batch_id());
+        for (const SeqRange& r : ranges) {
+          for (auto it = ahead.lower_bound(r.first); it != ahead.end() && *it <= r.last;) it = ahead.erase(it);
+        }
+        std::lock_guard lock(stats_mu_);
+        stats_.events_acked += acked;
+        stats_.stored_through = std::max(stats_.stored_through, m.ack().through_sequence());
+      }
+      if (done) return rpc::FromGrpc(done_status, "stream");
+      const int64_t now = MonotonicNanos();
+      if (stop && !draining) {
+        draining = true;
+        drain_deadline = now + drain_.count() * 1'000'000;
+        v1::AgentMessage bye;
+        bye.mutable_goodbye()->set_reason("shutdown");
+        call->Write(Encode(bye));
+        call->CloseWrites();
+      }
+      if (draining) {
+        if (in_flight.empty() || now >= drain_deadline) return Status::Ok();
+        Wait(drain_deadline);
+        continue;
+      }
+      if (now >= next_heartbeat) {
+        v1::AgentMessage hb;
+        *hb.mutable_heartbeat() = MakeHeartbeat();
+        call->Write(Encode(hb));
+        next_heartbeat = now + heartbeat_every;
+        std::lock_guard lock(stats_mu_);
+        ++stats_.heartbeats_sent;
+      }
+      int64_t wake_at = std::min(next_heartbeat, now + 50'000'000);
+      if (in_flight.size() < max_in_flight) {
+        const bool backlog = cursor < backlog_end;
+        // New gone ranges ride along with the next batch.
+        std::vector<SeqRange> gone;
+        for (const SeqRange& g : outbox_.Gone()) {
+          if (gone_reported.insert(g.first).second) gone.push_back(g);
+        }
+        entries.clear();
+        bool alerts_lane = false;
+        if (backlog) {
+          auto n = outbox_.Read(Lane::kAlerts, alert_cursor, o_.batch_max_events, o_.batch_max_bytes, &entries);
+          if (!n.has_value()) return n.error();
+          alerts_lane = *n > 0;
+        }
+        size_t limit = o_.batch_max_events;
+        if (!alerts_lane && backlog && o_.backlog_events_per_second > 0) {
+          const double rate = o_.backlog_events_per_second;
+          tokens = std::min(rate, tokens + rate * static_cast<double>(now - tokens_at) / 1e9);
+          tokens_at = now;
+          limit = static_cast<size_t>(std::min<double>(tokens, static_cast<double>(limit)));
+          if (limit == 0) {
+            wake_at = std::min(wake_at, now + static_cast<int64_t>(1e9 / rate) + 1);
+          }
+        }
+        if (!alerts_lane && limit > 0 && outbox_.Stats().last_sequence > cursor) {
+          auto n = outbox_.Read(Lane::kAll, cursor, limit, o_.batch_max_bytes, &entries);
+          if (!n.has_value()) return n.error();
+        }
+        // In sequence order, skip alerts that already went ahead.
+        size_t kept = 0;
+        uint64_t last_seq = 0;
+        for (size_t i = 0; i < entries.size(); ++i) {
+          last_seq = std::max(last_seq, entries[i].sequence);
+          if (!alerts_lane && ahead.contains(entries[i].sequence)) continue;
+          if (kept != i) entries[kept] = std::move(entries[i]);
+          ++kept;
+        }
+        entries.resize(kept);
+        if (alerts_lane) {
+          alert_cursor = last_seq;
+          for (const OutboxEntry& e : entries) ahead.insert(e.sequence);
+        } else if (last_seq > 0) {
+          cursor = last_seq;
+          if (backlog && o_.backlog_events_per_second > 0) tokens -= static_cast<double>(entries.size());
+        }
+        if (!entries.empty() || !gone.empty()) {
+          const uint64_t id = ++batch_id;
+          call->Write(EncodeBatch(entries, 0, entries.size(), backlog, gone, id));
+          in_flight[id] = entries.size();
+          std::lock_guard lock(stats_mu_);
+          ++stats_.batches_sent;
+          stats_.events_sent += entries.size();
+          if (alerts_lane) stats_.alerts_ahead += entries.size();
+          continue;  // More may be ready at once.
+        }
+        if (last_seq > 0) continue;  // Only skipped entries: read on.
+      }
+      Wait(wake_at);
+    }
+  }
+
+  ShipperOptions o_;
+  agent_store::Outbox& outbox_;
+  HealthSampler sampler_;
+  std::string host_;
+  std::unique_ptr<detail::Prober> prober_;
+  std::thread thread_;
+  Inbox inbox_;
+  bool stop_requested_ = false;  // Guarded by inbox_.mu.
+  std::chrono::milliseconds drain_{0};
+  mutable std::mutex stats_mu_;
+  ShipperStats stats_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Shipper>> Shipper::Start(const ShipperOptions& options, agent_store::Outbox& outbox) {
+  auto s = std::make_unique<ShipperImpl>(options, outbox);
+  RAMPART_RETURN_IF_ERROR(s->Init());
+  return std::unique_ptr<Shipper>(std::move(s));
+}
+
+}  // namespace rampart::ship
