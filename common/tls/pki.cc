@@ -320,8 +320,55 @@ Result<std::string> SignCsr(const CertificateAuthority& ca, const std::string& c
   RAMPART_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, UsageExtension(o.usage)));
   RAMPART_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash"));
   RAMPART_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always"));
+  if (!o.crl_urls.empty()) {
+    std::string points;
+    for (const auto& url : o.crl_urls) points += (points.empty() ? "URI:" : ",URI:") + url;
+    RAMPART_RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), NID_crl_distribution_points, points.c_str()));
+  }
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) <= 0) return Fail("cannot sign the certificate");
   return CertPem(cert.get());
+}
+
+Result<std::string> CreateCrlPem(const CertificateAuthority& ca, const std::vector<std::string>& revoked_serials_hex,
+                                 std::chrono::seconds validity) {
+  RAMPART_ASSIGN_OR_RETURN(X509Ptr ca_cert, ReadCert(ca.certificate_pem));
+  RAMPART_ASSIGN_OR_RETURN(PkeyPtr ca_key, ReadKey(ca.key_pem));
+  if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
+    ERR_clear_error();
+    return InvalidArgumentError("the CA key does not belong to the CA certificate");
+  }
+  using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL, X509_CRL_free>>;
+  using TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>>;
+  CrlPtr crl(X509_CRL_new());
+  const time_t now = std::time(nullptr);
+  TimePtr last(ASN1_TIME_set(nullptr, now));
+  TimePtr next(ASN1_TIME_set(nullptr, now + static_cast<time_t>(validity.count())));
+  if (!crl || !last || !next || !X509_CRL_set_version(crl.get(), 1) ||
+      !X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert.get())) ||
+      !X509_CRL_set1_lastUpdate(crl.get(), last.get()) || !X509_CRL_set1_nextUpdate(crl.get(), next.get())) {
+    return Fail("cannot make a CRL");
+  }
+  for (const std::string& hex : revoked_serials_hex) {
+    BIGNUM* raw = nullptr;
+    if (BN_hex2bn(&raw, hex.c_str()) == 0) return InvalidArgumentError("not a hex serial: " + hex);
+    BnPtr bn(raw);
+    X509_REVOKED* r = X509_REVOKED_new();
+    ASN1_INTEGER* serial = BN_to_ASN1_INTEGER(bn.get(), nullptr);
+    const bool ok = r && serial && X509_REVOKED_set_serialNumber(r, serial) &&
+                    X509_REVOKED_set_revocationDate(r, last.get()) && X509_CRL_add0_revoked(crl.get(), r);
+    ASN1_INTEGER_free(serial);
+    if (!ok) {
+      X509_REVOKED_free(r);
+      return Fail("cannot add a revoked serial");
+    }
+  }
+  X509_CRL_sort(crl.get());
+  if (X509_CRL_sign(crl.get(), ca_key.get(), EVP_sha256()) <= 0) return Fail("cannot sign the CRL");
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_CRL(bio.get(), crl.get()) != 1) return Fail("cannot write the CRL");
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
 }
 
 Status VerifyCertificate(const std::string& certificate_pem, const std::string& ca_pem, int64_t at_unix_seconds,

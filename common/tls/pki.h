@@ -54,6 +54,8 @@ struct SignOptions {
   // When non-empty, replace the CSR's SANs.
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
+  // CRL distribution points (URIs) written into the certificate; empty: none.
+  std::vector<std::string> crl_urls;
 };
 
 // Checks the CSR's self-signature, then issues a certificate signed by `ca`
@@ -61,6 +63,11 @@ struct SignOptions {
 // badly signed CSR.
 Result<std::string> SignCsr(const CertificateAuthority& ca, const std::string& csr_pem,
                             const SignOptions& options);
+
+// A CRL signed by `ca` listing `revoked_serials_hex` (as CertificateInfo
+// prints serials), valid from now for `validity`, as PEM.
+Result<std::string> CreateCrlPem(const CertificateAuthority& ca, const std::vector<std::string>& revoked_serials_hex,
+                                 std::chrono::seconds validity);
 
 // Verifies `certificate_pem` against the single trusted `ca_pem`, at time
 // `at_unix_seconds` (0 = now), for `usage`. kUnauthenticated with OpenSSL's

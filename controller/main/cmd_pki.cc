@@ -22,7 +22,8 @@ int Fail(const Status& s) {
 
 // Creates the controller's CA and its server certificate (for the gRPC and
 // HTTPS ports) in `dir`, unless a CA is already there.
-int PkiInit(const std::string& dir, const std::vector<std::string>& hosts, int ca_days, int server_days) {
+int PkiInit(const std::string& dir, const std::vector<std::string>& hosts, int ca_days, int server_days,
+            std::vector<std::string> crl_urls) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -54,9 +55,18 @@ int PkiInit(const std::string& dir, const std::vector<std::string>& hosts, int c
   tls::SignOptions options;
   options.usage = tls::Usage::kServer;
   options.validity = std::chrono::hours(24 * server_days);
+  // Where TLS clients find the CA's revocation list: the controller serves
+  // it on its UI port (web.crl_file).
+  if (crl_urls.empty()) {
+    const std::string& h = hosts.empty() ? std::string("localhost") : hosts.front();
+    crl_urls.push_back("https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":8443/pki/ca.crl");
+  }
+  options.crl_urls = crl_urls;
   auto cert = tls::SignCsr(*ca, *csr, options);
   if (!cert) return Fail(cert.error());
-  for (auto s : {tls::WriteSecretFile(ca_key, ca->key_pem),
+  auto crl = tls::CreateCrlPem(*ca, {}, std::chrono::hours(24 * 365));
+  if (!crl) return Fail(crl.error());
+  for (auto s : {tls::WriteSecretFile(ca_key, ca->key_pem), tls::WriteFileAtomically(dir + "/ca.crl", *crl, 0644),
                  tls::WriteFileAtomically(ca_crt, ca->certificate_pem, 0644),
                  tls::WriteSecretFile(srv_key, *key),
                  tls::WriteFileAtomically(srv_crt, *cert, 0644)}) {
@@ -87,6 +97,7 @@ Command AddPkiCommand(CLI::App& app) {
     int ca_days = 3650;
     int server_days = 825;
     std::string cert_path;
+    std::vector<std::string> crl_urls;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* pki = app.add_subcommand("pki", "The controller's certificate authority");
@@ -97,13 +108,16 @@ Command AddPkiCommand(CLI::App& app) {
   init->add_option("--ca-days", f->ca_days, "CA validity in days")->check(CLI::Range(1, 36500));
   init->add_option("--server-days", f->server_days, "Server certificate validity in days")
       ->check(CLI::Range(1, 3650));
+  init->add_option("--crl-url", f->crl_urls,
+                   "CRL distribution point for the server certificate (repeatable); default: "
+                   "https://HOST:8443/pki/ca.crl, served by the controller");
   CLI::App* fingerprint = pki->add_subcommand("fingerprint", "Print a certificate's SHA-256 fingerprint");
   fingerprint->add_option("certificate", f->cert_path, "PEM certificate")->required()->check(CLI::ExistingFile);
   return {pki, [f, init, fingerprint]() -> int {
             if (init->parsed()) {
               return PkiInit(f->dir, f->hosts.empty() ? std::vector<std::string>{"localhost", "127.0.0.1", "::1"}
                                                        : f->hosts,
-                             f->ca_days, f->server_days);
+                             f->ca_days, f->server_days, f->crl_urls);
             }
             if (fingerprint->parsed()) return PkiFingerprint(f->cert_path);
             return kExitUsage;

@@ -631,6 +631,11 @@ struct Api::Impl {
       return Static(options.ui_dir + "/index.html", "text/html; charset=utf-8");
     }
     if (read && path == "/vendor/chart.js") return Static(options.chart_js, "text/javascript; charset=utf-8");
+    if (read && path == "/pki/ca.crl" && !options.crl_file.empty()) {
+      auto crl = tls::ReadFile(options.crl_file);  // Read each time: rampartctl may renew it.
+      if (!crl) return HttpResponse::Error(404, "no CRL");
+      return HttpResponse{200, "application/x-pem-file", *crl, {{"Cache-Control", "max-age=3600"}}};
+    }
     if (read && path.starts_with("/assets/")) {
       const std::string name = path.substr(8);
       if (!SafeAssetName(name)) return HttpResponse::Error(404, "not found");

@@ -36,6 +36,10 @@ struct ApiOptions {
   std::string ui_dir;  // index.html, app.js, app.css, i18n.js.
   // Chart.js as Debian ships it (libjs-chart.js), served at /vendor/chart.js.
   std::string chart_js = "/usr/share/javascript/chart.js/chart.min.js";
+  // The CA's revocation list (rampartctl pki init writes ca.crl), served at
+  // /pki/ca.crl, where the server certificate's CRL distribution point
+  // points. Empty: 404.
+  std::string crl_file;
   // Rows the dashboard aggregates at most (newest first); bounds its cost.
   size_t dashboard_max_alerts = 20000;
 };

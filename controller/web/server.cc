@@ -42,6 +42,16 @@ constexpr const char* kTls12Ciphers =
 
 class ServerImpl;
 
+// "Sun, 22 Nov 2026 00:49:44 GMT" (RFC 9110 IMF-fixdate).
+std::string HttpDate() {
+  const time_t now = ::time(nullptr);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
 // A WebSocket feed client. All members are touched on its strand only.
 class FeedSession : public std::enable_shared_from_this<FeedSession> {
  public:
@@ -326,6 +336,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->version(version);
     res->result(static_cast<unsigned>(r.status));
     res->set(http::field::server, "rampart");
+    res->set(http::field::date, HttpDate());
     res->set(http::field::content_type, r.content_type);
     bool has_cache_control = false;
     for (const auto& [k, v] : server_->security_headers()) res->set(k, v);

@@ -197,6 +197,7 @@ void ReadOptions(config::Section s, WebOptions* out) {
   out->server.hsts_max_age = std::chrono::duration_cast<std::chrono::seconds>(hsts);
   s.String("ui_dir", &out->api.ui_dir);
   s.String("chart_js", &out->api.chart_js);
+  s.String("crl_file", &out->api.crl_file);
 }
 
 Result<std::unique_ptr<WebService>> WebService::Start(const WebOptions& options, cs::Store& store,

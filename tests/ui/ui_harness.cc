@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
   wo.server.cert_file = argv[2];
   wo.server.key_file = argv[3];
   wo.api.ui_dir = argv[4];
+  const std::string cert_path = argv[2];
+  wo.api.crl_file = cert_path.substr(0, cert_path.rfind('/') + 1) + "ca.crl";
   auto svc = rampart::web::WebService::Start(wo, st, nullptr);
   if (!svc) return Fail(svc.error());
   std::printf("ready %u\n", (*svc)->port());

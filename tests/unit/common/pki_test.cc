@@ -5,6 +5,9 @@
 
 #include <ctime>
 
+#include "tests/testing/process.h"
+#include "tests/testing/temp_dir.h"
+
 namespace rampart::tls {
 namespace {
 
@@ -153,6 +156,44 @@ TEST_F(PkiTest, DetachedSignaturesVerifyAndDetectTampering) {
   EXPECT_TRUE(VerifyData(cert, "bundle-v42", *sig).ok());
   EXPECT_EQ(VerifyData(cert, "bundle-v43", *sig).code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(VerifyData(ca_->certificate_pem, "bundle-v42", *sig).code(), StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace rampart::tls
+
+namespace rampart::tls {
+namespace {
+
+// The CRL and the distribution point that lets TLS clients (and testssl)
+// find it; checked with the openssl command line.
+TEST(PkiCrlTest, CrlListsRevokedSerialsAndCertificatesPointToIt) {
+  auto ca = CreateCertificateAuthority("CRL CA", std::chrono::hours(24));
+  ASSERT_TRUE(ca.has_value());
+  auto key = GeneratePrivateKeyPem();
+  auto csr = CreateCsrPem(*key, {.common_name = "controller"});
+  SignOptions o;
+  o.usage = Usage::kServer;
+  o.crl_urls = {"https://controller.example.vn:8443/pki/ca.crl"};
+  auto cert = SignCsr(*ca, *csr, o);
+  ASSERT_TRUE(cert.has_value()) << cert.error();
+  auto crl = CreateCrlPem(*ca, {"0A1B2C", "ff"}, std::chrono::hours(24 * 30));
+  ASSERT_TRUE(crl.has_value()) << crl.error();
+  EXPECT_THAT(*crl, HasSubstr("-----BEGIN X509 CRL-----"));
+  EXPECT_FALSE(CreateCrlPem(*ca, {"not-hex"}, std::chrono::hours(1)).has_value());
+
+  testing::ScopedTempDir dir("crl");
+  testing::WriteTextFile(dir.File("ca.pem"), ca->certificate_pem);
+  testing::WriteTextFile(dir.File("crl.pem"), *crl);
+  testing::WriteTextFile(dir.File("cert.pem"), *cert);
+  auto r = testing::RunProcess({"/usr/bin/openssl", "crl", "-in", dir.File("crl.pem"), "-CAfile", dir.File("ca.pem"),
+                                "-noout", "-text"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out + r.err, HasSubstr("verify OK"));
+  EXPECT_THAT(r.out, HasSubstr("Serial Number: 0A1B2C"));
+  EXPECT_THAT(r.out, HasSubstr("Serial Number: FF"));
+  auto x = testing::RunProcess({"/usr/bin/openssl", "x509", "-in", dir.File("cert.pem"), "-noout", "-ext",
+                                "crlDistributionPoints"});
+  EXPECT_THAT(x.out, HasSubstr("URI:https://controller.example.vn:8443/pki/ca.crl"));
 }
 
 }  // namespace
