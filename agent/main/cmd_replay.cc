@@ -11,6 +11,8 @@
 #include "agent/capture/capture.h"
 #include "agent/detect/detect_config.h"
 #include "agent/detect/rule_inspector.h"
+#include "agent/yara/payload_inspector.h"
+#include "agent/yara/rules.h"
 #include "agent/main/commands.h"
 #include "agent/sensor/sensor.h"
 #include "common/eve/sink.h"
@@ -26,6 +28,7 @@ struct ReplayArgs {
   int threads = 1;
   std::string checksum_checks = "all";
   std::vector<std::string> rules;
+  std::vector<std::string> yara;
   bool no_midstream = false;
   bool quiet = false;
 };
@@ -50,6 +53,19 @@ int RunReplay(const ReplayArgs& a) {
     engine = std::move(*built);
     rule_inspector = std::make_unique<detect::RuleInspectorFactory>(*engine);
   }
+  // YARA on stream payloads and HTTP bodies (agent/yara), alongside the
+  // rules when both are given.
+  std::unique_ptr<yara::PayloadInspectorFactory> yara_inspector;
+  if (!a.yara.empty()) {
+    auto compiled = yara::CompileRules({.sources = a.yara});
+    if (!compiled) {
+      std::fprintf(stderr, "rampart-agent replay: %s\n", compiled.error().message().c_str());
+      return kExitBadConfig;
+    }
+    for (const auto& d : compiled->diagnostics) std::fprintf(stderr, "%s\n", d.text.c_str());
+    yara_inspector = std::make_unique<yara::PayloadInspectorFactory>(compiled->rules, yara::PayloadScanOptions{},
+                                                                     rule_inspector.get());
+  }
   auto source = capture::OpenFile(a.file);
   if (!source) {
     std::fprintf(stderr, "rampart-agent replay: %s\n", source.error().message().c_str());
@@ -66,6 +82,10 @@ int RunReplay(const ReplayArgs& a) {
   options.flows.midstream = !a.no_midstream;
   options.pcap_cnt = true;
   options.inspector = rule_inspector.get();
+  if (yara_inspector) {
+    options.inspector = yara_inspector.get();
+    options.app.http.body_limit = std::max<size_t>(options.app.http.body_limit, yara_inspector->Needs().http_body_limit);
+  }
   auto sensor = sensor::Sensor::Create(options, (*source)->link_type(), sink->get());
   if (!sensor) {
     std::fprintf(stderr, "rampart-agent replay: %s\n", sensor.error().message().c_str());
@@ -101,6 +121,7 @@ Command AddReplayCommand(CLI::App& app) {
                   "none: checksums are not checked (captures made with checksum offload)")
       ->check(CLI::IsMember({"all", "none"}));
   cmd->add_option("--rules", a->rules, "Suricata rule file (repeatable)")->check(CLI::ExistingFile);
+  cmd->add_option("--yara", a->yara, "YARA rule file or folder for stream payloads and HTTP bodies (repeatable)");
   cmd->add_flag("--no-midstream", a->no_midstream,
                 "Do not reassemble or parse TCP connections whose handshake is not in the capture "
                 "(Suricata's default; Rampart picks them up)");
