@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       AddHostCommand(app),
       AddReplayCommand(app),
       AddRulesCommand(app),
+      AddEnrollCommand(app),
   };
 
   try {

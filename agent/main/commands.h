@@ -23,5 +23,6 @@ Command AddScanCommand(CLI::App& app);          // scan: YARA on files and folde
 Command AddHostCommand(CLI::App& app);          // host --once: host sensor snapshot
 Command AddReplayCommand(CLI::App& app);        // replay: analyse a capture file, write EVE
 Command AddRulesCommand(CLI::App& app);         // rules check: load Suricata rule files, report problems
+Command AddEnrollCommand(CLI::App& app);        // enroll: one-time token -> certificate from the controller's CA
 
 }  // namespace rampart::agent_cli

@@ -33,10 +33,12 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   if (cfg.data_dir.empty()) agent.Problem("data_dir", "must not be empty");
   ReadLog(agent.Child("log"), &cfg.log);
   host::ReadHostConfig(agent, &cfg.host);
+  ship::ReadTransportConfig(agent, &cfg.transport);
   RAMPART_RETURN_IF_ERROR(doc.Finish());
   if (cfg.name.empty()) cfg.name = HostName();
   cfg.host.state_dir = cfg.data_dir + "/host";
   cfg.host.agent_name = cfg.name;
+  cfg.transport.spool.path = cfg.data_dir + "/spool";
   return cfg;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "agent/host/host_sensors.h"
+#include "agent/ship/transport.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
 
@@ -22,6 +23,7 @@ struct AgentConfig {
   std::string data_dir = "/var/lib/rampart-agent";   // Spool, certificates, caches.
   log::Options log;
   host::HostSensorsOptions host;                     // agent.host and agent.yara (agent/host/host_sensors.h).
+  ship::TransportConfig transport;                   // agent.spool, agent.controller, agent.inputs (agent/ship/transport.h).
 };
 
 // kInvalidArgument listing every problem ("agent.log.level: must be one of

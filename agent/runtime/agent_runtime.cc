@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "agent/host/host_sensors.h"
+#include "agent/ship/transport.h"
 #include "agent/store/spool.h"
 #include "common/log/log.h"
 #include "common/util/build_info.h"
@@ -20,17 +21,22 @@ Status RunAgent(const AgentConfig& config) {
   log::Info("agent", "started", {{"name", config.name}, {"site", config.site},
                                  {"data_dir", config.data_dir}, {"version", VersionLine("rampart-agent")}});
   // The spool: every event is durable there before it counts (agent/store).
-  auto spool = agent_store::Spool::Open({.path = config.data_dir + "/spool"});
+  auto spool = agent_store::Spool::Open(config.transport.spool);
   if (!spool) return spool.error().WithContext("spool");
   std::unique_ptr<eve::EveSink> spool_sink = agent_store::NewSpoolSink(**spool);
   // Host sensors and scheduled YARA scans (agent.host, agent.yara).
   auto host_sensors = host::HostSensors::Start(config.host, spool_sink.get());
   if (!host_sensors) return host_sensors.error().WithContext("host sensors");
   log::Info("agent", "host sensors running");
+  // EVE files to follow, and the stream to the controller once enrolled (agent/ship).
+  auto transport = ship::AgentTransport::Start(config.transport, config.data_dir, **spool,
+                                               VersionLine("rampart-agent"), config.name);
+  if (!transport) return transport.error().WithContext("transport");
 
   WaitForShutdown();
   log::Info("agent", "stopping");
   (*host_sensors)->Stop();
+  (*transport)->Stop(std::chrono::seconds(5));
   log::Info("agent", "stopped");
   log::Flush();
   return Status::Ok();
