@@ -8,32 +8,16 @@ namespace {
 
 enum class Guess : uint8_t { kNeedMore, kHttpRequest, kHttpResponse, kTls, kDns, kNone };
 
-constexpr std::string_view kMethods[] = {
-    "GET ",     "POST ",     "HEAD ",     "PUT ",         "DELETE ",    "OPTIONS ",   "CONNECT ",
-    "TRACE ",   "PATCH ",    "PROPFIND ", "PROPPATCH ",   "MKCOL ",     "COPY ",      "MOVE ",
-    "LOCK ",    "UNLOCK ",   "SEARCH ",   "REPORT ",      "MKACTIVITY ", "CHECKOUT ", "MERGE ",
-    "NOTIFY ",  "SUBSCRIBE ", "UNSUBSCRIBE ", "M-SEARCH ", "POLL ",      "BCOPY ",     "BDELETE ",
-    "BMOVE ",   "BPROPFIND ", "BPROPPATCH ", "X-MS-ENUMATTS ",
-};
-
-constexpr size_t kMaxPrefix = 64;
+constexpr size_t kMaxPrefix = 1024;
 
 Guess DetectTcp(const uint8_t* d, size_t n, uint16_t server_port) {
   if (n == 0) return Guess::kNeedMore;
-  const std::string_view s(reinterpret_cast<const char*>(d), n);
   bool could_be_more = false;
-  for (std::string_view m : kMethods) {
-    if (s.size() >= m.size()) {
-      if (s.compare(0, m.size(), m) == 0) return Guess::kHttpRequest;
-    } else if (m.compare(0, s.size(), s) == 0) {
-      could_be_more = true;
-    }
-  }
-  constexpr std::string_view kHttp = "HTTP/";
-  if (s.size() >= 6) {
-    if (s.compare(0, 5, kHttp) == 0 && s[5] >= '0' && s[5] <= '9') return Guess::kHttpResponse;
-  } else if (kHttp.compare(0, std::min(s.size(), kHttp.size()), s.substr(0, std::min(s.size(), kHttp.size()))) == 0) {
-    could_be_more = true;
+  switch (ClassifyHttpStart(d, n)) {
+    case HttpStart::kRequest: return Guess::kHttpRequest;
+    case HttpStart::kResponse: return Guess::kHttpResponse;
+    case HttpStart::kNeedMore: could_be_more = true; break;
+    case HttpStart::kNo: break;
   }
   // TLS / SSL records: handshake, alert, change cipher spec, application data.
   if (n >= 3 && d[0] >= 20 && d[0] <= 23 && d[1] == 3 && d[2] <= 4) {
@@ -97,13 +81,40 @@ void AppLayer::OnTcp(flow::Flow& f, int dir, std::span<const flow::StreamChunk> 
   if (chunks.empty()) return;
   FlowApp* app = State(f);
   for (const flow::StreamChunk& c : chunks) {
-    if (app->proto == Proto::kFailed) return;
-    if (app->proto == Proto::kUnknown) {
+    if (app->proto == Proto::kFailed || (app->proto == Proto::kHttp && app->http->tunnel()) ||
+        (app->proto == Proto::kUnknown && app->tried[dir] == 2)) {
+      LateDetect(f, app, dir, c.data, c.len, out);
+    } else if (app->proto == Proto::kUnknown) {
       Detect(f, app, dir, c.data, c.len, c.gap_before, out);
     } else {
       Deliver(f, app, dir, c.data, c.len, c.gap_before, out);
     }
   }
+}
+
+bool AppLayer::LateDetect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, AppOutput* out) {
+  if (app->late_tries[dir] >= 16 || len == 0) return false;
+  ++app->late_tries[dir];
+  const Guess g = DetectTcp(data, len, f.ServerPort());
+  const bool was_failed = app->proto == Proto::kFailed;
+  const bool was_unknown = app->proto == Proto::kUnknown;
+  if (g == Guess::kTls) {
+    app->proto = Proto::kTls;
+    app->tls = std::make_unique<TlsParser>();
+    if (len >= 6 && data[0] == 22) app->tls_reversed = (data[5] == 1) ? dir == 1 : (data[5] == 2 ? dir == 0 : false);
+    ++counters_.flow_tls;
+    ++counters_.tx_tls;
+  } else if ((g == Guess::kHttpRequest || g == Guess::kHttpResponse) && (was_failed || was_unknown)) {
+    app->proto = Proto::kHttp;
+    app->http_reversed = (g == Guess::kHttpRequest) ? dir == 1 : dir == 0;
+    app->http = std::make_unique<HttpParser>(options_.http);
+    ++counters_.flow_http;
+  } else {
+    return false;
+  }
+  if (was_failed && counters_.flow_failed_tcp > 0) --counters_.flow_failed_tcp;
+  Deliver(f, app, dir, data, len, false, out);
+  return true;
 }
 
 void AppLayer::Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap,
@@ -270,7 +281,6 @@ void AppLayer::DnsMessageBytes(FlowApp* app, bool tcp, const uint8_t* data, size
 }
 
 void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, AppOutput* out) {
-  (void)dir;
   dns_used_ = 0;
   if (len == 0) return;
   FlowApp* app = State(f);
@@ -279,11 +289,28 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
     if ((f.ServerPort() == 53 || f.ClientPort() == 53) && LooksLikeDns(data, len)) {
       app->proto = Proto::kDns;
       ++counters_.flow_dns_udp;
+    } else if (const HttpStart st = ClassifyHttpStart(data, len);
+               st == HttpStart::kRequest || st == HttpStart::kResponse) {
+      // HTTP over UDP (SSDP): one message per datagram.
+      app->proto = Proto::kHttp;
+      app->http_reversed = st == HttpStart::kRequest ? dir == 1 : dir == 0;
+      app->http = std::make_unique<HttpParser>(options_.http);
+      ++counters_.flow_http;
     } else {
       app->proto = Proto::kFailed;
       ++counters_.flow_failed_udp;
       return;
     }
+  }
+  if (app->proto == Proto::kHttp) {
+    const int pdir = app->http_reversed ? 1 - dir : dir;
+    http_events_.clear();
+    const uint64_t before = app->http->tx_count();
+    app->http->Feed(pdir, data, len, false, &out->http, &http_events_);
+    app->http->EndOfDatagram(pdir, &out->http);
+    counters_.tx_http += app->http->tx_count() - before;
+    for (HttpEvent e : http_events_) out->events.push_back(HttpEventName(e));
+    return;
   }
   DnsMessageBytes(app, false, data, len, out);
 }

@@ -7,8 +7,12 @@
 // Detection (TCP): each direction's first bytes are tried; one direction
 // recognised is enough (a connection picked up midstream may show only
 // responses). When both directions were tried and neither matched, the
-// flow is "failed", as Suricata names it. UDP: DNS on port 53 when the
-// datagram parses as DNS, else failed.
+// flow is "failed", as Suricata names it. A failed flow (or an HTTP CONNECT
+// tunnel) is tried again at the start of each of its next 16 segments per
+// direction, so TLS after STARTTLS (SMTP, FTP, LDAP, PostgreSQL), HTTP or
+// TLS behind a SOCKS handshake and TLS inside CONNECT are still seen. UDP:
+// DNS on port 53 when the datagram parses as DNS; HTTP over UDP (SSDP)
+// when a datagram is an HTTP message; else failed.
 //
 // One AppLayer per worker thread. What a call produced is returned in an
 // AppOutput that stays valid until the next call on this AppLayer.
@@ -77,6 +81,7 @@ class FlowApp final : public flow::FlowUserData {
   bool http_reversed = false;     // Requests travel server -> client in this flow's orientation.
   bool tls_reversed = false;      // The ClientHello travels server -> client.
   bool gave_up[2] = {false, false};
+  uint8_t late_tries[2] = {0, 0};  // Chunk starts tried after the first detection failed.
   std::unique_ptr<HttpParser> http;
   std::unique_ptr<TlsParser> tls;
   std::string dns_buf[2];         // DNS over TCP: partial message.
@@ -108,6 +113,7 @@ class AppLayer {
  private:
   FlowApp* State(flow::Flow& f);
   void Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
+  bool LateDetect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, AppOutput* out);
   void Deliver(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
   void DnsMessageBytes(FlowApp* app, bool tcp, const uint8_t* data, size_t len, AppOutput* out);
   DnsMessage* NextDns();

@@ -87,7 +87,31 @@ bool ParseUint(std::string_view s, uint64_t* out) {
   return true;
 }
 
+// The request methods tshark recognises (packet-http.c), WebDAV, CalDAV and SSDP included.
+constexpr std::string_view kKnownMethods[] = {
+    "GET", "PUT", "ACL", "POST", "HEAD", "LOCK", "MOVE", "COPY", "POLL", "BIND", "LINK", "BCOPY", "BMOVE",
+    "MKCOL", "TRACE", "PATCH", "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY",
+    "REBIND", "UNBIND", "UNLINK", "BDELETE", "CONNECT", "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST",
+    "M-SEARCH", "SUBSCRIBE", "PROPPATCH", "BPROPFIND", "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY", "MKCALENDAR",
+    "ORDERPATCH", "MKWORKSPACE", "UNSUBSCRIBE", "RPC_CONNECT", "MKREDIRECTREF", "VERSION-CONTROL",
+    "BASELINE-CONTROL", "UPDATEREDIRECTREF", "RPC_IN_DATA", "RPC_OUT_DATA",
+};
+
 }  // namespace
+
+bool IsKnownMethod(std::string_view method) {
+  for (std::string_view m : kKnownMethods) {
+    if (m == method) return true;
+  }
+  return false;
+}
+
+bool IsKnownMethodPrefix(std::string_view prefix) {
+  for (std::string_view m : kKnownMethods) {
+    if (m.starts_with(prefix)) return true;
+  }
+  return false;
+}
 
 const char* HttpEventName(HttpEvent e) {
   switch (e) {
@@ -166,7 +190,7 @@ void HttpParser::Prune() {
   while (!txs_.empty()) {
     HttpTx* t = txs_.front().get();
     if (!t->logged || t == dir_[0].tx || t == dir_[1].tx) break;
-    if (spare_.size() < 4) spare_.push_back(std::move(txs_.front()));
+    if (spare_.empty()) spare_.push_back(std::move(txs_.front()));
     txs_.pop_front();
   }
 }
@@ -193,13 +217,17 @@ void HttpParser::EndDecompressor(Direction& d) {
 void HttpParser::Feed(int dir, const uint8_t* data, size_t len, bool gap, std::vector<HttpTx*>* progressed,
                       std::vector<HttpEvent>* events) {
   Direction& d = dir_[dir];
-  if (gap && d.state != State::kFailed && d.state != State::kTunnel) {
-    if (d.state == State::kBodyClose) {
-      // Body until close: the missing bytes are simply not seen.
-    } else {
-      d.state = State::kFailed;
-      EndDecompressor(d);
+  if (gap && d.state != State::kFailed && d.state != State::kTunnel && d.state != State::kBodyClose) {
+    // Bytes are missing: end the message in progress as it is and pick up
+    // again where a segment starts a new message.
+    if (d.tx != nullptr) {
+      if (d.line_parsed) {
+        FinishMessage(dir, progressed);
+      } else {
+        AbandonMessage(dir);
+      }
     }
+    d.state = State::kResync;
   }
   FeedDir(dir, data, len, progressed, events);
 }
@@ -212,6 +240,15 @@ void HttpParser::FeedDir(int dir, const uint8_t* data, size_t len, std::vector<H
       case State::kFailed:
       case State::kTunnel:
         return;
+      case State::kResync: {
+        // Only a segment that starts with a message start line resumes parsing.
+        const HttpStart st = ClassifyHttpStart(data, len);
+        if ((dir == 0 && st == HttpStart::kRequest) || (dir == 1 && st == HttpStart::kResponse)) {
+          d.state = State::kHead;
+          break;
+        }
+        return;
+      }
       case State::kHead: {
         const size_t used = ConsumeHead(dir, data, len, progressed, events);
         data += used;
@@ -304,6 +341,7 @@ void HttpParser::FeedDir(int dir, const uint8_t* data, size_t len, std::vector<H
 
 size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
                                std::vector<HttpEvent>* events) {
+  dir = dir != 0 ? 1 : 0;
   Direction& d = dir_[dir];
   size_t skipped = 0;
   if (d.tx == nullptr) {
@@ -312,11 +350,11 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
     if (skipped == len) return len;
     data += skipped;
     len -= skipped;
+    if (txs_.size() >= options_.max_txs) {
+      d.state = State::kFailed;
+      return skipped + len;
+    }
     if (dir == 0) {
-      if (txs_.size() >= options_.max_txs) {
-        d.state = State::kFailed;
-        return skipped + len;
-      }
       d.tx = NewTx();
       d.tx->has_request = true;
     } else {
@@ -328,31 +366,71 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
           break;
         }
       }
-      if (match == nullptr) {
-        if (txs_.size() >= options_.max_txs) {
-          d.state = State::kFailed;
-          return skipped + len;
-        }
-        match = NewTx();
-        events->push_back(HttpEvent::kUnableToMatchResponseToRequest);
-      }
+      if (match == nullptr) match = NewTx();
       match->has_response = true;
       d.tx = match;
     }
+    d.line_parsed = false;
   }
-  HttpMessage& m = dir == 0 ? d.tx->request : d.tx->response;
+  HttpTx* tx = d.tx;
+  HttpMessage& m = dir == 0 ? tx->request : tx->response;
   const size_t old = m.head.size();
-  const size_t search_from = old >= 3 ? old - 3 : 0;
   m.head.append(reinterpret_cast<const char*>(data), len);
-  // Find the end of the head: a blank line, or the end of an HTTP/0.9 request line.
+
+  // The start line, as soon as it is complete.
+  if (!d.line_parsed) {
+    const size_t nl = m.head.find('\n');
+    if (nl == std::string::npos) {
+      if (m.head.size() > options_.max_head) {
+        events->push_back(dir == 0 ? HttpEvent::kRequestFieldTooLong : HttpEvent::kResponseFieldTooLong);
+        AbandonMessage(dir);
+        d.state = State::kFailed;
+      }
+      return skipped + len;
+    }
+    d.line_parsed = true;
+    const bool ok = dir == 0 ? ParseRequestLine(tx) : ParseResponseLine(tx);
+    if (!ok) {
+      events->push_back(dir == 0 ? HttpEvent::kRequestLineInvalid : HttpEvent::kResponseInvalidProtocol);
+      const bool first = dir == 0 ? !d.any_message : false;
+      AbandonMessage(dir);
+      // Not HTTP after all (first request), or cruft between messages: wait
+      // for a segment that starts a message.
+      d.state = first ? State::kFailed : State::kResync;
+      return skipped + len;
+    }
+    if (dir == 1) {
+      if (!tx->has_request) events->push_back(HttpEvent::kUnableToMatchResponseToRequest);
+      if (tx->status == 0) events->push_back(HttpEvent::kResponseInvalidStatus);
+    }
+    d.any_message = true;
+    if (dir == 0) {
+      Mark(tx, kReqLine, progressed);
+    } else {
+      Mark(tx, kRespLine, progressed);
+    }
+  }
+
+  // The end of the head: a blank line. A request line without a protocol
+  // (HTTP/0.9) ends the head unless header lines follow it.
+  const size_t search_from = old >= 3 ? old - 3 : 0;
   size_t end = std::string::npos;
   const size_t first_nl = m.head.find('\n');
-  if (dir == 0 && first_nl != std::string::npos && first_nl >= search_from) {
-    std::string_view line(m.head.data(), first_nl);
-    if (line.find(" HTTP/") == std::string_view::npos) end = first_nl + 1;
+  if (dir == 0 && tx->Protocol().empty() && first_nl + 1 < m.head.size()) {
+    std::string_view next(m.head);
+    next.remove_prefix(first_nl + 1);
+    const size_t colon = next.find(':');
+    const size_t nl2 = next.find('\n');
+    bool header_like = colon != std::string_view::npos && (nl2 == std::string_view::npos || colon < nl2) && colon > 0;
+    for (size_t k = 0; header_like && k < colon; ++k) {
+      const char c = next[k];
+      if (c <= 0x20 || c >= 0x7f) header_like = false;
+    }
+    const bool blank = next[0] == '\n' || (next[0] == '\r' && (next.size() < 2 || next[1] == '\n'));
+    if (!header_like && !blank) end = first_nl + 1;
   }
   if (end == std::string::npos) {
-    for (size_t i = search_from; i < m.head.size(); ++i) {
+    for (size_t i = std::max(search_from, first_nl); i < m.head.size(); ++i) {
       if (m.head[i] != '\n') continue;
       if (i + 1 < m.head.size() && m.head[i + 1] == '\n') {
         end = i + 2;
@@ -367,41 +445,93 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
   if (end == std::string::npos) {
     if (m.head.size() > options_.max_head) {
       events->push_back(dir == 0 ? HttpEvent::kRequestFieldTooLong : HttpEvent::kResponseFieldTooLong);
-      d.state = State::kFailed;
+      FinishMessage(dir, progressed);
+      d.state = State::kResync;
     }
     return skipped + len;
   }
   const size_t used = end - old;
   m.head.resize(end);
-  if (end > options_.max_head) {
-    events->push_back(dir == 0 ? HttpEvent::kRequestFieldTooLong : HttpEvent::kResponseFieldTooLong);
-    d.state = State::kFailed;
-    return skipped + used;
-  }
   if (dir == 0) {
-    if (!ParseRequestHead(d.tx, events)) {
-      d.state = State::kFailed;
-      return skipped + used;
-    }
-    Mark(d.tx, kReqLine | kReqHeaders, progressed);
+    ParseRequestHeaders(tx, events);
+    Mark(tx, kReqHeaders, progressed);
   } else {
-    if (!ParseResponseHead(d.tx, events)) {
-      d.state = State::kFailed;
-      return skipped + used;
-    }
-    if (d.tx->status >= 100 && d.tx->status < 200 && d.tx->status != 101) {
+    ParseHeaders(&m, first_nl + 1);
+    if (tx->status >= 100 && tx->status < 200 && tx->status != 101) {
       // Interim response: wait for the final one on the same transaction.
-      d.tx->response.Clear();
-      d.tx->status = 0;
+      tx->response.Clear();
+      tx->status = 0;
+      d.line_parsed = false;
       return skipped + used;
     }
-    Mark(d.tx, kRespLine | kRespHeaders, progressed);
+    Mark(tx, kRespHeaders, progressed);
   }
   StartBody(dir, progressed, events);
   return skipped + used;
 }
 
-bool HttpParser::ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events) {
+void HttpParser::AbandonMessage(int dir) {
+  dir = dir != 0 ? 1 : 0;
+  Direction& d = dir_[dir];
+  HttpTx* tx = d.tx;
+  d.tx = nullptr;
+  d.line_parsed = false;
+  EndDecompressor(d);
+  if (tx == nullptr) return;
+  if (dir == 0) {
+    // Drop the request just started (it is the newest transaction).
+    if (!tx->has_response && !txs_.empty() && txs_.back().get() == tx) {
+      txs_.pop_back();
+      --next_id_;
+    } else {
+      tx->has_request = false;
+      tx->request.Clear();
+      tx->progress &= static_cast<uint8_t>(~(kReqLine | kReqHeaders | kReqDone));
+    }
+  } else {
+    tx->has_response = false;
+    tx->response.Clear();
+    tx->status = 0;
+    if (!tx->has_request && !txs_.empty() && txs_.back().get() == tx && tx->progress == 0) {
+      txs_.pop_back();
+      --next_id_;
+    }
+  }
+}
+
+HttpStart ClassifyHttpStart(const uint8_t* data, size_t n) {
+  if (n == 0) return HttpStart::kNeedMore;
+  const std::string_view s(reinterpret_cast<const char*>(data), std::min<size_t>(n, 1024));
+  constexpr std::string_view kHttp = "HTTP/";
+  if (s.size() >= 6 && s.compare(0, 5, kHttp) == 0) return s[5] >= '0' && s[5] <= '9' ? HttpStart::kResponse : HttpStart::kNo;
+  // The method: up to the first blank or end of line.
+  size_t i = 0;
+  while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+    const char c = s[i];
+    if (c <= 0x20 || c >= 0x7f) return HttpStart::kNo;
+    ++i;
+  }
+  if (i == s.size()) {
+    // No delimiter yet: a prefix of a method or of "HTTP/" may still become one.
+    if (i < 20 && (kHttp.starts_with(s) || IsKnownMethodPrefix(s))) return HttpStart::kNeedMore;
+    return HttpStart::kNo;
+  }
+  const std::string_view method = s.substr(0, i);
+  if (IsKnownMethod(method)) return HttpStart::kRequest;
+  // An unknown method counts when the line ends in an HTTP version.
+  if (i > 32 || s[i] == '\r' || s[i] == '\n') return HttpStart::kNo;
+  const size_t eol = s.find('\n');
+  if (eol == std::string_view::npos) return s.size() < 1024 ? HttpStart::kNeedMore : HttpStart::kNo;
+  std::string_view line = s.substr(0, eol);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const size_t v = line.rfind(" HTTP/");
+  if (v != std::string_view::npos && v > i && v + 6 < line.size() && line[v + 6] >= '0' && line[v + 6] <= '9') {
+    return HttpStart::kRequest;
+  }
+  return HttpStart::kNo;
+}
+
+bool HttpParser::ParseRequestLine(HttpTx* tx) {
   HttpMessage& m = tx->request;
   const std::string& h = m.head;
   size_t eol = h.find('\n');
@@ -409,42 +539,60 @@ bool HttpParser::ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events) {
   size_t line_end = eol;
   if (line_end > 0 && h[line_end - 1] == '\r') --line_end;
   m.start_line = HttpSpan{0, static_cast<uint32_t>(line_end), false};
-  // METHOD SP URI [SP PROTOCOL], tolerating runs of blanks.
+  // METHOD [SP URI [SP PROTOCOL]], as tshark and libhtp split it: the URI is
+  // the second word, the protocol what follows.
   size_t i = 0;
-  auto token = [&](HttpSpan* out) {
-    while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
-    const size_t b = i;
-    while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
-    *out = HttpSpan{static_cast<uint32_t>(b), static_cast<uint32_t>(i - b), false};
-  };
-  token(&m.f1);
-  token(&m.f2);
-  // The protocol is the last token; the URI may contain blanks in broken requests.
-  size_t rest_b = i;
-  while (rest_b < line_end && (h[rest_b] == ' ' || h[rest_b] == '\t')) ++rest_b;
-  if (rest_b < line_end) {
-    size_t p = line_end;
-    while (p > rest_b && h[p - 1] != ' ' && h[p - 1] != '\t') --p;
-    m.f3 = HttpSpan{static_cast<uint32_t>(p), static_cast<uint32_t>(line_end - p), false};
-    if (p > rest_b) {
-      // Blanks inside the URI: extend it up to the protocol.
-      size_t ue = p;
-      while (ue > m.f2.off && (h[ue - 1] == ' ' || h[ue - 1] == '\t')) --ue;
-      m.f2.len = static_cast<uint32_t>(ue - m.f2.off);
-    }
-  }
-  if (m.f1.len == 0 || m.f2.len == 0) {
-    events->push_back(HttpEvent::kRequestLineInvalid);
-    return false;
-  }
+  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+  m.f1 = HttpSpan{0, static_cast<uint32_t>(i), false};
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+  const size_t ub = i;
+  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+  m.f2 = HttpSpan{static_cast<uint32_t>(ub), static_cast<uint32_t>(i - ub), false};
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+  size_t pe = line_end;
+  while (pe > i && (h[pe - 1] == ' ' || h[pe - 1] == '\t')) --pe;
+  m.f3 = HttpSpan{static_cast<uint32_t>(i), static_cast<uint32_t>(pe - i), false};
+  if (m.f1.len == 0) return false;
   for (size_t k = 0; k < m.f1.len; ++k) {
-    const char c = h[m.f1.off + k];
-    if (c < 0x21 || c > 0x7e) {
-      events->push_back(HttpEvent::kRequestLineInvalid);
-      return false;
-    }
+    const char c = h[k];
+    if (c <= 0x20 || c >= 0x7f) return false;
   }
-  ParseHeaders(&m, eol == h.size() ? h.size() : eol + 1);
+  const std::string_view method = m.View(m.f1);
+  const std::string_view proto = m.View(m.f3);
+  // A known method, or any token with a proper HTTP version.
+  if (IsKnownMethod(method)) return true;
+  return proto.size() >= 6 && proto.starts_with("HTTP/") && proto[5] >= '0' && proto[5] <= '9';
+}
+
+bool HttpParser::ParseResponseLine(HttpTx* tx) {
+  HttpMessage& m = tx->response;
+  const std::string& h = m.head;
+  size_t eol = h.find('\n');
+  if (eol == std::string::npos) eol = h.size();
+  size_t line_end = eol;
+  if (line_end > 0 && h[line_end - 1] == '\r') --line_end;
+  m.start_line = HttpSpan{0, static_cast<uint32_t>(line_end), false};
+  if (line_end < 5 || h.compare(0, 5, "HTTP/") != 0) return false;
+  size_t i = 0;
+  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+  m.f1 = HttpSpan{0, static_cast<uint32_t>(i), false};
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+  const size_t sb = i;
+  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
+  m.f2 = HttpSpan{static_cast<uint32_t>(sb), static_cast<uint32_t>(i - sb), false};
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
+  m.f3 = HttpSpan{static_cast<uint32_t>(i), static_cast<uint32_t>(line_end - i), false};
+  uint64_t status = 0;
+  if (!ParseUint(m.View(m.f2), &status) || status < 100 || status > 999) status = 0;
+  tx->status = static_cast<uint16_t>(status);
+  return true;
+}
+
+void HttpParser::ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events) {
+  HttpMessage& m = tx->request;
+  const std::string& h = m.head;
+  const size_t eol = h.find('\n');
+  ParseHeaders(&m, eol == std::string::npos ? h.size() : eol + 1);
 
   // Normalised URI: path percent-decoded with dot segments removed; query kept.
   std::string_view uri = m.View(m.f2);
@@ -462,7 +610,7 @@ bool HttpParser::ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events) {
   std::string decoded;
   decoded.reserve(path.size());
   for (size_t k = 0; k < path.size(); ++k) {
-    if (path[k] == '%' && k + 2 < path.size() + 0 && HexValue(path[k + 1]) >= 0 && HexValue(path[k + 2]) >= 0) {
+    if (path[k] == '%' && k + 2 < path.size() && HexValue(path[k + 1]) >= 0 && HexValue(path[k + 2]) >= 0) {
       decoded.push_back(static_cast<char>(HexValue(path[k + 1]) * 16 + HexValue(path[k + 2])));
       k += 2;
     } else {
@@ -474,10 +622,10 @@ bool HttpParser::ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events) {
   tx->uri_normalized = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(norm.size()), true};
   m.derived.append(norm);
 
-  // Host: from an absolute URI, else the Host header; lower-case, port split off.
+  // Host: the Host header, else the host of an absolute URI; lower-case, port split off.
   bool found = false;
-  std::string_view host = authority;
-  if (host.empty()) host = m.Header("Host", &found);
+  std::string_view host = m.Header("Host", &found);
+  if (!found) host = authority;
   const size_t at = host.rfind('@');
   if (at != std::string_view::npos) host.remove_prefix(at + 1);
   std::string_view port;
@@ -499,38 +647,6 @@ bool HttpParser::ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events) {
   tx->host = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(host.size()), true};
   for (char c : host) m.derived.push_back(Lower(c));
   if (!found && authority.empty() && m.View(m.f3) == "HTTP/1.1") events->push_back(HttpEvent::kMissingHostHeader);
-  return true;
-}
-
-bool HttpParser::ParseResponseHead(HttpTx* tx, std::vector<HttpEvent>* events) {
-  HttpMessage& m = tx->response;
-  const std::string& h = m.head;
-  size_t eol = h.find('\n');
-  if (eol == std::string::npos) eol = h.size();
-  size_t line_end = eol;
-  if (line_end > 0 && h[line_end - 1] == '\r') --line_end;
-  m.start_line = HttpSpan{0, static_cast<uint32_t>(line_end), false};
-  if (line_end < 5 || h.compare(0, 5, "HTTP/") != 0) {
-    events->push_back(HttpEvent::kResponseInvalidProtocol);
-    return false;
-  }
-  size_t i = 0;
-  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
-  m.f1 = HttpSpan{0, static_cast<uint32_t>(i), false};
-  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
-  const size_t sb = i;
-  while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
-  m.f2 = HttpSpan{static_cast<uint32_t>(sb), static_cast<uint32_t>(i - sb), false};
-  while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
-  m.f3 = HttpSpan{static_cast<uint32_t>(i), static_cast<uint32_t>(line_end - i), false};
-  uint64_t status = 0;
-  if (!ParseUint(m.View(m.f2), &status) || status < 100 || status > 999) {
-    events->push_back(HttpEvent::kResponseInvalidStatus);
-    status = 0;
-  }
-  tx->status = static_cast<uint16_t>(status);
-  ParseHeaders(&m, eol == h.size() ? h.size() : eol + 1);
-  return true;
 }
 
 void HttpParser::ParseHeaders(HttpMessage* m, size_t from) {
@@ -705,7 +821,22 @@ void HttpParser::FinishMessage(int dir, std::vector<HttpTx*>* progressed) {
   d.line.clear();
 }
 
+void HttpParser::EndOfDatagram(int dir, std::vector<HttpTx*>* progressed) {
+  Direction& d = dir_[dir != 0 ? 1 : 0];
+  if (d.tx == nullptr) return;
+  if (d.line_parsed && (d.state == State::kBodyClose || d.state == State::kHead)) {
+    FinishMessage(dir != 0 ? 1 : 0, progressed);
+  } else {
+    AbandonMessage(dir);
+    d.state = State::kHead;
+  }
+}
+
 void HttpParser::Close(std::vector<HttpTx*>* progressed) {
+  // A message whose start line never completed is dropped.
+  for (int dir = 0; dir < 2; ++dir) {
+    if (dir_[dir].tx != nullptr && !dir_[dir].line_parsed) AbandonMessage(dir);
+  }
   for (int dir = 0; dir < 2; ++dir) {
     Direction& d = dir_[dir];
     if (d.state == State::kBodyClose && d.tx != nullptr) FinishMessage(dir, progressed);

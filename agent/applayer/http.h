@@ -106,6 +106,14 @@ enum class HttpEvent : uint8_t {
 };
 const char* HttpEventName(HttpEvent e);
 
+// What the first bytes of a direction look like: a request line (a known
+// method, as tshark's list, or any token with an HTTP/x version at the end
+// of the line), a status line ("HTTP/" digit), not HTTP, or too short to tell.
+enum class HttpStart : uint8_t { kNeedMore, kRequest, kResponse, kNo };
+HttpStart ClassifyHttpStart(const uint8_t* data, size_t len);
+bool IsKnownMethod(std::string_view method);
+bool IsKnownMethodPrefix(std::string_view prefix);
+
 class HttpParser {
  public:
   explicit HttpParser(const HttpOptions& options) : options_(options) {}
@@ -126,10 +134,16 @@ class HttpParser {
   std::deque<std::unique_ptr<HttpTx>>& txs() { return txs_; }
   void Prune();
   bool failed(int dir) const { return dir_[dir].state == State::kFailed; }
+  // Both directions carry another protocol now (CONNECT or Upgrade).
+  bool tunnel() const { return dir_[0].state == State::kTunnel && dir_[1].state == State::kTunnel; }
+  // A datagram ended (HTTP over UDP): a body running until close is complete.
+  void EndOfDatagram(int dir, std::vector<HttpTx*>* progressed);
   uint64_t tx_count() const { return next_id_; }
 
  private:
-  enum class State : uint8_t { kHead, kBodyLength, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kBodyClose, kFailed, kTunnel };
+  enum class State : uint8_t {
+    kHead, kBodyLength, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kBodyClose, kResync, kFailed, kTunnel
+  };
   struct Direction {
     State state = State::kHead;
     uint64_t remaining = 0;   // Body bytes left (length or chunk).
@@ -138,14 +152,18 @@ class HttpParser {
     z_stream* zs = nullptr;   // Decompressor for the current body, if any.
     bool zs_failed = false;
     bool raw_deflate_tried = false;
+    bool line_parsed = false;  // The current message's start line was parsed.
+    bool any_message = false;  // A valid start line was seen in this direction.
   };
 
   void FeedDir(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
                std::vector<HttpEvent>* events);
   size_t ConsumeHead(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
                      std::vector<HttpEvent>* events);
-  bool ParseRequestHead(HttpTx* tx, std::vector<HttpEvent>* events);
-  bool ParseResponseHead(HttpTx* tx, std::vector<HttpEvent>* events);
+  bool ParseRequestLine(HttpTx* tx);
+  bool ParseResponseLine(HttpTx* tx);
+  void ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events);
+  void AbandonMessage(int dir);
   void ParseHeaders(HttpMessage* m, size_t from);
   void StartBody(int dir, std::vector<HttpTx*>* progressed, std::vector<HttpEvent>* events);
   void BodyData(int dir, const uint8_t* data, size_t len, std::vector<HttpEvent>* events);

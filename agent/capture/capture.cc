@@ -32,7 +32,7 @@ BufferPool::BufferPool(int count, size_t size) : size_(size) {
   for (int i = 0; i < count; ++i) {
     auto b = std::make_unique<FrameBatch>();
     b->buffer_.resize(size);
-    b->frames_.reserve(size / 64);
+    b->frames_.reserve(size / 512);
     b->index_ = i;
     b->pool_ = this;
     free_.push_back(b.get());

@@ -104,7 +104,8 @@ class PacketSource {
 struct FileOptions {
   // Buffers of the pool and their size. A frame never spans buffers, so a
   // buffer must hold the largest frame (256 KiB); memory = count * size.
-  int buffers = 8;
+  // One reader and N workers need about 2 + 2N buffers to stay busy.
+  int buffers = 4;
   size_t buffer_size = 1 << 20;
 };
 

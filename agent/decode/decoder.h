@@ -48,6 +48,16 @@ struct DecodeCounters {
   uint64_t icmpv4 = 0;
   uint64_t icmpv6 = 0;
   uint64_t max_pkt_size = 0;
+  uint64_t gre = 0;
+  uint64_t vxlan = 0;
+  uint64_t geneve = 0;
+  uint64_t teredo = 0;
+  uint64_t ipv4_in_ipv6 = 0;
+  uint64_t ipv6_in_ipv6 = 0;
+  uint64_t ipv4_in_ipv4 = 0;
+  uint64_t ipv6_in_ipv4 = 0;
+  uint64_t erspan = 0;
+  uint64_t gtp = 0;
   uint64_t invalid_checksum = 0;  // TCP packets with a wrong checksum (when checked).
   uint64_t events[kEventCount] = {};
 };
@@ -63,6 +73,12 @@ class Decoder {
   // the capture fields and VLANs already in *p and marking it reassembled.
   void DecodeReassembled(std::span<const uint8_t> datagram, Packet* p);
 
+  // Decodes the packet carried by `outer`'s tunnel (outer.tunnel set) into
+  // *inner: the capture fields are kept, tunnel_depth is one more. At most
+  // kMaxTunnelDepth tunnels are opened.
+  void DecodeInner(const Packet& outer, Packet* inner);
+  static constexpr int kMaxTunnelDepth = 4;
+
   const DecodeCounters& counters() const { return counters_; }
   const DecoderOptions& options() const { return options_; }
 
@@ -77,6 +93,9 @@ class Decoder {
   void DecodeUdp(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeIcmp6(Packet* p, const uint8_t* d, uint32_t len);
+  void DecodeGre(Packet* p, const uint8_t* d, uint32_t len);
+  void DetectUdpTunnel(Packet* p);
+  void SetTunnel(Packet* p, TunnelType type, TunnelInner inner, const uint8_t* d, uint32_t len);
   void AddEvent(Packet* p, Event e);
 
   capture::LinkType link_;

@@ -82,7 +82,9 @@ std::span<const uint8_t> Defragmenter::Add(const Packet& p, Event* event, bool* 
   const uint32_t end = begin + frag_len;
   const uint32_t max_data = v4 ? 65535u - p.l3_hlen : 65535u;
   if (end > max_data) return {};  // frag_pkt_too_large was raised by the decoder.
-  if (p.ip_mf && frag_len == 0) return {};
+  // A non-last fragment must carry a multiple of 8 bytes: such a fragment
+  // cannot be part of a valid datagram (frag_invalid_length was raised).
+  if (p.ip_mf && (frag_len == 0 || (frag_len % 8) != 0)) return {};
 
   auto found = index_.find(key);
   List::iterator it;

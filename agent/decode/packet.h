@@ -45,6 +45,13 @@ enum class Checksum : uint8_t { kNotChecked = 0, kValid = 1, kInvalid = 2 };
 
 enum class L4 : uint8_t { kNone = 0, kTcp, kUdp, kIcmp4, kIcmp6, kOther };
 
+// What a tunnel carries: an IP packet or an Ethernet frame.
+enum class TunnelInner : uint8_t { kNone = 0, kIp, kEthernet };
+
+// Tunnels the decoder opens (the outer packet is handled as itself, then
+// the inner one as its own packet with its own flow, as Suricata does).
+enum class TunnelType : uint8_t { kNone = 0, kIpInIp, kGre, kErspan, kVxlan, kGeneve, kTeredo, kGtp, kAyiya, kPptp };
+
 inline constexpr int kMaxPacketEvents = 6;
 
 struct Packet {
@@ -111,6 +118,13 @@ struct Packet {
 
   Checksum ip_csum = Checksum::kNotChecked;
   Checksum l4_csum = Checksum::kNotChecked;
+
+  // A tunnel payload found in this packet (decoded next by DecodeInner).
+  TunnelType tunnel = TunnelType::kNone;
+  TunnelInner tunnel_inner = TunnelInner::kNone;
+  const uint8_t* tunnel_data = nullptr;
+  uint32_t tunnel_len = 0;
+  uint8_t tunnel_depth = 0;  // How many tunnels enclose this packet.
 
   // Decoder anomalies of this packet (more than kMaxPacketEvents are counted, not kept).
   Event events[kMaxPacketEvents] = {};

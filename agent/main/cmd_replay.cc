@@ -66,7 +66,9 @@ int RunReplay(const ReplayArgs& a) {
     yara_inspector = std::make_unique<yara::PayloadInspectorFactory>(compiled->rules, yara::PayloadScanOptions{},
                                                                      rule_inspector.get());
   }
-  auto source = capture::OpenFile(a.file);
+  capture::FileOptions file_options;
+  file_options.buffers = 2 + 2 * a.threads;
+  auto source = capture::OpenFile(a.file, file_options);
   if (!source) {
     std::fprintf(stderr, "rampart-agent replay: %s\n", source.error().message().c_str());
     return kExitFailure;

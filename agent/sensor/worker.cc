@@ -188,10 +188,12 @@ void Worker::HandlePacket(decode::Packet& p) {
     }
     if (inspector_) Inspect(p, nullptr, 0);
     if (whole.empty()) return;
-    rpkt_ = p;
-    decoder_.DecodeReassembled(whole, &rpkt_);
-    if (rpkt_.fragment) return;  // A rebuilt datagram that claims to be a fragment again.
-    HandlePacket(rpkt_);
+    decode::Packet& r = rpkt_[p.tunnel_depth];
+    r = p;
+    decoder_.DecodeReassembled(whole, &r);
+    r.tunnel_depth = p.tunnel_depth;
+    if (r.fragment) return;  // A rebuilt datagram that claims to be a fragment again.
+    HandlePacket(r);
     return;
   }
   if (p.ip_version == 0 || p.l4_kind == decode::L4::kNone) {
@@ -228,6 +230,13 @@ void Worker::HandlePacket(decode::Packet& p) {
   for (applayer::HttpTx* tx : app_out_.http) tx->progressed = 0;
   if (app_out_.tls != nullptr) app_out_.tls->progressed = 0;
   if (applayer::FlowApp* app = applayer::AppLayer::Get(*f); app != nullptr && app->http) app->http->Prune();
+  // The packet a tunnel carries is a packet of its own (with its own flow);
+  // `f` must not be used after this (the flow table may move flows).
+  if (p.tunnel != decode::TunnelType::kNone) {
+    decode::Packet& inner = inner_[p.tunnel_depth];
+    decoder_.DecodeInner(p, &inner);
+    HandlePacket(inner);
+  }
 }
 
 void Worker::HandleAppOutput(flow::Flow& f, const decode::Packet* p, int dir, int64_t ts) {

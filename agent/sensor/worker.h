@@ -98,7 +98,10 @@ class Worker final : public AlertSink {
   InspectorNeeds needs_;
 
   decode::Packet pkt_;
-  decode::Packet rpkt_;  // A datagram rebuilt from fragments.
+  // Per tunnel depth: a datagram rebuilt from fragments, and the packet a
+  // tunnel carries.
+  decode::Packet rpkt_[decode::Decoder::kMaxTunnelDepth + 2];
+  decode::Packet inner_[decode::Decoder::kMaxTunnelDepth + 2];
   flow::TcpResult tcp_;
   flow::TcpResult flush_;
   applayer::AppOutput app_out_;
