@@ -149,6 +149,7 @@ void ReadHostConfig(config::Section agent, HostSensorsOptions* out) {
   logins.Bool("enabled", &out->logins_enabled);
   logins.OneOf("source", &out->logins_source, {"auto", "journal", "files"});
   logins.StringList("files", &out->login_files);
+  logins.String("journal_directory", &out->journal_directory);
   logins.Duration("poll_interval", &out->logins_poll, milliseconds(50), milliseconds(60000));
   config::Section sockets = host.Child("sockets");
   sockets.Bool("enabled", &out->sockets_enabled);
@@ -271,7 +272,10 @@ struct HostSensors::Impl {
 #ifdef RAMPART_HAVE_SYSTEMD
   void RunJournal() {
     sd_journal* j = nullptr;
-    if (const int rc = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); rc < 0) {
+    const int rc = options.journal_directory.empty()
+                       ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
+                       : sd_journal_open_directory(&j, options.journal_directory.c_str(), 0);
+    if (rc < 0) {
       log::Warn("logins", "cannot open the journal; reading log files instead", {{"errno", -rc}});
       RunLoginFiles();
       return;
@@ -329,7 +333,8 @@ struct HostSensors::Impl {
     std::string source = options.logins_source;
     if (source == "auto") {
       struct stat st {};
-      source = ::stat("/run/systemd/journal/socket", &st) == 0 ? "journal" : "files";
+      source = (::stat("/run/systemd/journal/socket", &st) == 0 || !options.journal_directory.empty()) ? "journal"
+                                                                                                       : "files";
     }
 #ifdef RAMPART_HAVE_SYSTEMD
     if (source == "journal") {

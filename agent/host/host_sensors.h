@@ -10,7 +10,7 @@
 //     host:
 //       fim: {paths: [/etc, /var/www], ignore: ["*.swp"], max_hash_size: 64MiB, scan_with_yara: true}
 //       processes: {enabled: true, netlink: true, poll_interval: 1s}
-//       logins: {enabled: true, source: auto, files: [/var/log/auth.log, /var/log/secure]}
+//       logins: {enabled: true, source: auto, files: [/var/log/auth.log, /var/log/secure], journal_directory: ""}
 //       sockets: {enabled: true, interval: 60s}
 //       resources: {enabled: true, interval: 60s, mounts: []}
 //     yara:
@@ -86,6 +86,9 @@ struct HostSensorsOptions {
   bool logins_enabled = true;
   std::string logins_source = "auto";  // "auto" (journal when journald runs, else files), "journal", "files".
   std::vector<std::string> login_files = {"/var/log/auth.log", "/var/log/secure"};
+  // Read the journal files in this folder instead of the local journal
+  // (a host journal mounted into a container, or journal-remote output).
+  std::string journal_directory;
   std::chrono::milliseconds logins_poll{std::chrono::seconds(1)};
 
   bool sockets_enabled = true;
