@@ -23,6 +23,7 @@ packages=(
   # Real components the tests start, and the tools benchmarks compare with
   python3 python3-jsonschema python3-aiosmtpd python3-yaml nats-server rsyslog rsyslog-gnutls
   gnutls-bin tcpreplay tcpdump tshark wireshark-common iproute2 iptables yara
+  systemd-journal-remote  # writes journal files for the journal login reader's tests
   testssl.sh time procps psmisc openssl ca-certificates hyperfine
   chromium nodejs
 )
