@@ -20,6 +20,8 @@ packages=(
   libvectorscan-dev libpcre2-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev libnats-dev libargon2-dev
   zlib1g-dev libsystemd-dev
+  # The web UI's charts (served from /usr/share/javascript/chart.js)
+  libjs-chart.js
   # Real components the tests start, and the tools benchmarks compare with
   python3 python3-jsonschema python3-aiosmtpd python3-yaml nats-server rsyslog rsyslog-gnutls
   gnutls-bin tcpreplay tcpdump tshark wireshark-common iproute2 iptables yara

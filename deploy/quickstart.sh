@@ -9,7 +9,7 @@ root=$(pwd)
 
 bash deploy/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target rampart-agent rampart-controller rampartctl
+cmake --build --preset release --target rampart-agent rampart-controller rampartctl rampart_ui_assets
 bin="$root/build/release/bin"
 
 run="$root/run"
@@ -22,6 +22,14 @@ sed -e "s|@RUN@|$run|g" deploy/config/controller.example.yaml >"$run/controller.
 sed -e "s|@RUN@|$run|g" deploy/config/agent.example.yaml >"$run/agent.yaml"
 "$bin/rampart-controller" check-config --config "$run/controller.yaml"
 "$bin/rampart-agent" check-config --config "$run/agent.yaml"
+
+# The UI's first admin, created once; the password is printed once, here.
+ui_note="UI: https://localhost:8443  user: admin"
+if password=$("$bin/rampartctl" user add admin --role admin --generate-password --data-dir "$run/controller" 2>/dev/null); then
+  ui_note="$ui_note  password: $password  (shown once; change it: rampartctl user passwd admin --data-dir $run/controller)"
+else
+  ui_note="$ui_note  (password printed by the first quickstart; reset: rampartctl user passwd admin --data-dir $run/controller)"
+fi
 
 pids=()
 stop() {
@@ -37,4 +45,5 @@ pids+=($!)
 "$bin/rampart-agent" run --config "$run/agent.yaml" &
 pids+=($!)
 echo "quickstart: controller and agent running (logs above); press Ctrl-C to stop"
+echo "quickstart: $ui_note"
 wait

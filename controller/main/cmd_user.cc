@@ -114,6 +114,7 @@ Command AddUserCommand(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* user = app.add_subcommand("user", "Users of the web UI (when the controller is stopped)");
   user->require_subcommand(1);
+  user->fallthrough();  // --data-dir may follow the subcommand too.
   user->add_option("--data-dir", f->data_dir, "The controller's data_dir")->capture_default_str();
   CLI::App* add = user->add_subcommand("add", "Add a user; the password is read from stdin");
   add->add_option("name", f->name, "User name ([a-z0-9._-])")->required();

@@ -154,7 +154,10 @@ class NotifierImpl final : public Notifier {
       RAMPART_RETURN_IF_ERROR(db_->Write(batch, rocks::Durability::kSync));
       ++taken;
     }
-    if (taken) cv_.notify_all();
+    if (taken) {
+      ++work_seq_;
+      cv_.notify_all();
+    }
     return taken;
   }
 
@@ -331,7 +334,12 @@ class NotifierImpl final : public Notifier {
     auto backoff = c.initial_backoff;
     int attempt = 0;
     int64_t last_sweep = 0;
+    uint64_t seen_work = 0;
     for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        seen_work = work_seq_;  // Work submitted after this is seen by the scan below or wakes the wait.
+      }
       {
         std::lock_guard lock(mu_);
         if (stopping_) return;
@@ -352,8 +360,12 @@ class NotifierImpl final : public Notifier {
         return true;
       }, batch_size);
       if (keys.empty()) {
+        // Sleep until Submit() adds work (or a digest may fall due).
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; });
+        if (work_seq_ == seen_work) {
+          cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_ || work_seq_ != seen_work; });
+        }
+        seen_work = work_seq_;
         continue;
       }
       Status s = items.empty() ? Status::Ok() : Deliver(*t, items);
@@ -391,6 +403,7 @@ class NotifierImpl final : public Notifier {
   mutable std::mutex stats_mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  uint64_t work_seq_ = 0;  // Bumped by Submit(); workers wait for it to change.
   uint64_t seq_ = 0;
 };
 

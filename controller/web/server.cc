@@ -372,11 +372,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 void ServerImpl::OnAccept(tcp::socket socket) {
   if (stopped_) return;
+  beast::error_code ec;
   if (connections_.load() >= options_.max_connections) {
-    beast::error_code ec;
     socket.close(ec);
     return;
   }
+  // Responses are written whole; Nagle would hold their tail for the peer's delayed ACK.
+  socket.set_option(tcp::no_delay(true), ec);
   std::make_shared<HttpSession>(std::move(socket), ssl_ctx_, this)->Run();
 }
 
