@@ -42,6 +42,19 @@ trap stop INT TERM
 
 "$bin/rampart-controller" run --config "$run/controller.yaml" &
 pids+=($!)
+# The local agent enrols once: a one-time token for its site from the
+# controller (over its admin socket), the CA pinned by fingerprint.
+if [[ ! -f "$run/agent/enrolment.json" ]]; then
+  for _ in $(seq 1 60); do
+    "$bin/rampartctl" site list --data-dir "$run/controller" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  token_file="$run/agent-token"
+  (umask 077; "$bin/rampartctl" token create --site so-thong-tin --ttl 10m --data-dir "$run/controller" >"$token_file")
+  "$bin/rampart-agent" enroll --controller 127.0.0.1:4317 --token-file "$token_file" \
+    --ca-sha256 "$("$bin/rampartctl" pki fingerprint "$run/pki/ca.crt")" --config "$run/agent.yaml"
+  rm -f "$token_file"
+fi
 "$bin/rampart-agent" run --config "$run/agent.yaml" &
 pids+=($!)
 echo "quickstart: controller and agent running (logs above); press Ctrl-C to stop"

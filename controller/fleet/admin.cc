@@ -106,7 +106,7 @@ grpc::Status NotOk(const Status& s) { return rpc::ToGrpc(s); }
 
 class AdminService final : public v1::AdminService::CallbackService {
  public:
-  AdminService(Fleet& fleet, cs::Store& store) : fleet_(fleet), store_(store) {}
+  AdminService(Fleet* fleet, cs::Store& store) : fleet_(fleet), store_(store) {}
 
   grpc::ServerUnaryReactor* CreateSite(grpc::CallbackServerContext* ctx, const v1::CreateSiteRequest* req,
                                        v1::AdminEmpty*) override {
@@ -121,12 +121,16 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* CreateToken(grpc::CallbackServerContext* ctx, const v1::CreateTokenRequest* req,
                                         v1::CreateTokenResponse* resp) override {
     auto* r = ctx->DefaultReactor();
+    if (!fleet_) {
+      r->Finish(NotOk(NoAgentPort()));
+      return r;
+    }
     TokenRequest t;
     t.site = req->site();
     t.ttl = std::chrono::seconds(req->ttl_seconds());
     t.create_site = req->create_site();
     t.created_by = req->created_by().empty() ? "rampartctl" : req->created_by();
-    auto created = fleet_.CreateToken(t);
+    auto created = fleet_->CreateToken(t);
     if (!created.has_value()) {
       r->Finish(NotOk(created.error()));
       return r;
@@ -134,7 +138,7 @@ class AdminService final : public v1::AdminService::CallbackService {
     resp->set_token(created->token);
     resp->set_site(created->site);
     resp->set_expires_unix_nanos(created->expires_unix_nanos);
-    resp->set_ca_sha256(fleet_.ca_sha256());
+    resp->set_ca_sha256(fleet_->ca_sha256());
     r->Finish(grpc::Status::OK);
     return r;
   }
@@ -142,7 +146,7 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* RevokeAgent(grpc::CallbackServerContext* ctx, const v1::RevokeAgentRequest* req,
                                         v1::AdminEmpty*) override {
     auto* r = ctx->DefaultReactor();
-    r->Finish(rpc::ToGrpc(fleet_.Revoke(req->agent_id(), req->reason())));
+    r->Finish(rpc::ToGrpc(fleet_ ? fleet_->Revoke(req->agent_id(), req->reason()) : NoAgentPort()));
     return r;
   }
 
@@ -282,13 +286,17 @@ class AdminService final : public v1::AdminService::CallbackService {
     }
   }
 
-  Fleet& fleet_;
+  static Status NoAgentPort() {
+    return FailedPreconditionError("the controller has no agent port (add a controller.agents section)");
+  }
+
+  Fleet* fleet_;
   cs::Store& store_;
 };
 
 class AdminServerImpl final : public AdminServer {
  public:
-  AdminServerImpl(std::string path, Fleet& fleet, cs::Store& store)
+  AdminServerImpl(std::string path, Fleet* fleet, cs::Store& store)
       : path_(std::move(path)), service_(fleet, store) {}
   ~AdminServerImpl() override { Shutdown(std::chrono::seconds(2)); }
 
@@ -409,7 +417,7 @@ class AdminClientImpl final : public AdminClient {
 
 }  // namespace
 
-Result<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& socket_path, Fleet& fleet,
+Result<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& socket_path, Fleet* fleet,
                                                         cs::Store& store) {
   auto s = std::make_unique<AdminServerImpl>(socket_path, fleet, store);
   RAMPART_RETURN_IF_ERROR(s->Start());

@@ -25,7 +25,9 @@ namespace rampart::fleet {
 class AdminServer {
  public:
   // Removes a stale socket file first. kUnavailable when it cannot listen.
-  static Result<std::unique_ptr<AdminServer>> Start(const std::string& socket_path, Fleet& fleet,
+  // `fleet` may be null (no agent port configured): token and revocation
+  // calls then fail with kFailedPrecondition.
+  static Result<std::unique_ptr<AdminServer>> Start(const std::string& socket_path, Fleet* fleet,
                                                     controller_store::Store& store);
   virtual ~AdminServer() = default;
   // Stops accepting calls, cancels those still running after `deadline`,

@@ -146,7 +146,7 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
         } else if (next == cs::AgentState::kStopped) {
           c.reason = "agent shut down cleanly";
         } else if (next == cs::AgentState::kUp) {
-          c.reason = "agent answers again";
+          c.reason = a->state == cs::AgentState::kUnknown ? "agent answers" : "agent answers again";
         } else if (next == cs::AgentState::kRevoked) {
           c.reason = "agent revoked";
         }

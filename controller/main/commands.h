@@ -23,5 +23,9 @@ Command AddCheckConfigCommand(CLI::App& app);
 // rampartctl
 Command AddPkiCommand(CLI::App& app);  // pki init, pki fingerprint
 Command AddUserCommand(CLI::App& app);  // user add, passwd, disable, list
+Command AddTokenCommand(CLI::App& app);   // token create, list
+Command AddSiteCommand(CLI::App& app);    // site add, list, history
+Command AddAgentCommand(CLI::App& app);   // agent list, revoke
+Command AddEventsCommand(CLI::App& app);  // events alerts, export
 
 }  // namespace rampart::controller_cli

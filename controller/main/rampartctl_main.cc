@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddPkiCommand(app),
       AddUserCommand(app),
+      AddTokenCommand(app),
+      AddSiteCommand(app),
+      AddAgentCommand(app),
+      AddEventsCommand(app),
   };
 
   try {

@@ -34,6 +34,7 @@ Result<ControllerConfig> LoadControllerConfig(const std::string& path) {
   cfg.web.enabled = c.Has("web");
   if (cfg.web.enabled) web::ReadOptions(c.Child("web"), &cfg.web);
   if (c.Has("notify")) notify::ReadOptions(c.Child("notify"), &cfg.notify);
+  ingest::ReadTransportConfig(c, cfg.data_dir, &cfg.transport);
   RAMPART_RETURN_IF_ERROR(doc.Finish());
   if (cfg.name.empty()) cfg.name = HostName();
   cfg.web.data_dir = cfg.data_dir;

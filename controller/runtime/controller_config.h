@@ -7,11 +7,14 @@
 //     log: {level: info, format: text, file: ""}
 //     web: {address: 0.0.0.0, port: 8443, cert_file: ..., key_file: ...}   # UI + API (optional)
 //     notify: {targets: [...], routes: [...]}                             # alert routing (optional)
+//     agents: {listen: 0.0.0.0:4317, ...}   # agent port, links, store, admin socket:
+//     links: {...}                          #   controller/ingest/transport.h
 
 #include <string>
 
 #include "common/log/log.h"
 #include "common/status/status.h"
+#include "controller/ingest/transport.h"
 #include "controller/notify/notify.h"
 #include "controller/web/service.h"
 
@@ -23,6 +26,7 @@ struct ControllerConfig {
   log::Options log;
   web::WebOptions web;        // Enabled when the `web` section is present.
   notify::Options notify;     // Targets and routes; none when absent.
+  ingest::TransportConfig transport;  // agents, links, store, admin_socket (controller/ingest/transport.h).
 };
 
 // kInvalidArgument listing every problem; kNotFound when the file is missing.

@@ -431,7 +431,7 @@ TEST_F(TransportTest, CertificatesAreRenewedBeforeTheyExpire) {
 }
 
 TEST_F(TransportTest, AdminSocketCreatesTokensAndRevokes) {
-  auto admin_server = fleet::AdminServer::Start(dir_.File("admin.sock"), *fleet_, *store_);
+  auto admin_server = fleet::AdminServer::Start(dir_.File("admin.sock"), fleet_.get(), *store_);
   ASSERT_TRUE(admin_server.has_value()) << admin_server.error();
   auto client = fleet::AdminClient::Create(dir_.File("admin.sock"));
   EXPECT_EQ(std::filesystem::status(dir_.File("admin.sock")).permissions() & std::filesystem::perms::others_all,
