@@ -183,6 +183,8 @@ class AddrParser {
         if (pos_ >= text_.size()) return Error("missing ']'");
         if (text_[pos_] == ',') {
           ++pos_;
+          SkipSpace();
+          if (pos_ >= text_.size()) return Error("missing ']'");
           continue;
         }
         if (text_[pos_] == ']') {

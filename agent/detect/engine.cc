@@ -97,7 +97,8 @@ std::string ChannelKey(const MatchList& l) {
     k += ":" + t.key;
     if (t.re) k += ":" + t.re->pattern();
     k += ":" + std::to_string(t.b64_bytes) + "," + std::to_string(t.b64_offset) + "," +
-         std::to_string(static_cast<int>(t.b64_mode));
+         std::to_string(static_cast<int>(t.b64_mode)) + "," + std::to_string(t.max_size) + "," +
+         std::to_string(t.slice_offset) + "," + std::to_string(t.slice_length);
   }
   return k;
 }
@@ -108,7 +109,20 @@ bool IsTxRule(const Rule& r) {
   }
   for (const Check& c : r.checks) {
     if (c.kind == Check::Kind::kAppLayerEvent && c.name.find('.') != std::string::npos) return true;
-    if (c.kind == Check::Kind::kTlsVersion || c.kind == Check::Kind::kSslVersion) return true;
+    switch (c.kind) {
+      case Check::Kind::kTlsVersion:
+      case Check::Kind::kSslVersion:
+      case Check::Kind::kTlsSubject:
+      case Check::Kind::kTlsIssuer:
+      case Check::Kind::kTlsFingerprint:
+      case Check::Kind::kTlsNotBefore:
+      case Check::Kind::kTlsNotAfter:
+      case Check::Kind::kTlsCertExpired:
+      case Check::Kind::kTlsCertValid:
+        return true;
+      default:
+        break;
+    }
   }
   return false;
 }
@@ -856,7 +870,43 @@ struct Detector::Impl {
           case 0x0304: bit = 32; break;
           default: return false;
         }
-        return (c.versions & bit) != 0;
+        return (c.versions & bit) != 0 || (c.bits & ~bit & 0x3f) != 0;
+      }
+      case K::kTlsSubject:
+      case K::kTlsIssuer:
+      case K::kTlsFingerprint: {
+        if (tx == nullptr) return false;
+        const BufferId b = c.kind == K::kTlsSubject   ? BufferId::kTlsCertSubject
+                           : c.kind == K::kTlsIssuer ? BufferId::kTlsCertIssuer
+                                                     : BufferId::kTlsCertFingerprint;
+        std::span<const uint8_t> data;
+        if (!tx->GetBuffer(b, Dir::kToClient, 0, &bufscratch, &data)) return false;
+        const std::string_view field(reinterpret_cast<const char*>(data.data()), data.size());
+        bool found;
+        if (c.kind == K::kTlsFingerprint) {
+          found = field.size() == c.name.size();
+          for (size_t i = 0; found && i < field.size(); ++i) {
+            found = std::tolower(static_cast<unsigned char>(field[i])) ==
+                    std::tolower(static_cast<unsigned char>(c.name[i]));
+          }
+        } else {
+          found = field.find(c.name) != std::string_view::npos;
+        }
+        return found != c.negated;
+      }
+      case K::kTlsNotBefore:
+      case K::kTlsNotAfter:
+      case K::kTlsCertExpired:
+      case K::kTlsCertValid: {
+        int64_t nb = 0, na = 0;
+        if (tx == nullptr || !tx->TlsCertValidity(&nb, &na)) return false;
+        const int64_t now = p->timestamp_nanos / 1000000000;
+        switch (c.kind) {
+          case K::kTlsNotBefore: return nb >= 0 && c.num.Matches(static_cast<uint64_t>(nb));
+          case K::kTlsNotAfter: return na >= 0 && c.num.Matches(static_cast<uint64_t>(na));
+          case K::kTlsCertExpired: return now > na;
+          default: return now >= nb && now <= na;
+        }
       }
       default:
         return false;

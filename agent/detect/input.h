@@ -42,6 +42,12 @@ class TxView {
   }
   // TLS version of the handshake (0x0303...), 0 when unknown.
   virtual uint16_t TlsVersion() const { return 0; }
+  // The server certificate's validity (Unix seconds); false when no certificate was seen.
+  virtual bool TlsCertValidity(int64_t* not_before, int64_t* not_after) const {
+    (void)not_before;
+    (void)not_after;
+    return false;
+  }
 };
 
 // One packet and its context.

@@ -1,6 +1,7 @@
 #include "agent/detect/inspect.h"
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -262,14 +263,16 @@ int DoByteTest(const ByteTestMatch& m, const uint8_t* buf, uint32_t len, Inspect
 int DoByteJump(const ByteJumpMatch& m, const uint8_t* buf, uint32_t len, InspectState& st) {
   if (len == 0) return kNoMatch;
   int nbytes = m.nbytes_var >= 0 ? static_cast<int>(st.vars[m.nbytes_var]) : m.nbytes;
-  if (nbytes < 1 || nbytes > (m.string ? 20 : 8)) return kNoMatch;
+  if (nbytes < 0 || nbytes > (m.string ? 20 : 8) || (nbytes == 0 && m.nbytes_var >= 0)) return kNoMatch;
   int64_t offset = m.offset_var >= 0 ? static_cast<int64_t>(st.vars[m.offset_var]) : m.offset;
   int64_t rem = 0;
   const uint8_t* p = BytePtr(buf, len, offset, m.relative, nbytes, st, &rem);
   if (p == nullptr) return kNoMatch;
   uint64_t val = 0;
   int ext = nbytes;
-  if (m.string) {
+  if (nbytes == 0) {
+    val = 0;
+  } else if (m.string) {
     ext = ReadString(p, nbytes, m.base, &val);
     if (ext <= 0) return kNoMatch;
   } else {
@@ -524,6 +527,36 @@ int HexVal(uint8_t c) {
   return -1;
 }
 
+// Inflates gzip (gzip = true) or zlib/raw deflate data, keeping at most
+// `max` bytes. Whatever decoded before an error is kept, as Suricata does.
+bool Inflate(std::string_view in, bool gzip, uint32_t max, std::string* out) {
+  out->clear();
+  if (in.empty()) return false;
+  z_stream zs{};
+  // 16+MAX_WBITS: gzip only; 32+MAX_WBITS: zlib or gzip. Raw deflate is
+  // tried when the zlib header is missing.
+  int wbits = gzip ? 16 + MAX_WBITS : MAX_WBITS;
+  if (!gzip && in.size() >= 2) {
+    const unsigned h = (static_cast<unsigned char>(in[0]) << 8) | static_cast<unsigned char>(in[1]);
+    if ((static_cast<unsigned char>(in[0]) & 0x0f) != 8 || h % 31 != 0) wbits = -MAX_WBITS;
+  }
+  if (inflateInit2(&zs, wbits) != Z_OK) return false;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  unsigned char buf[4096];
+  int rc = Z_OK;
+  while (out->size() < max && rc == Z_OK) {
+    zs.next_out = buf;
+    zs.avail_out = sizeof(buf);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    const size_t produced = sizeof(buf) - zs.avail_out;
+    out->append(reinterpret_cast<const char*>(buf), std::min<size_t>(produced, max - out->size()));
+    if (produced == 0 && rc == Z_OK) break;
+  }
+  inflateEnd(&zs);
+  return !out->empty();
+}
+
 bool Digest(const EVP_MD* md, std::string_view in, std::string* out) {
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -630,6 +663,22 @@ bool ApplyTransforms(const std::vector<Transform>& transforms, std::span<const u
             c = static_cast<char>(kFold[static_cast<uint8_t>(c)]);
           }
         }
+        break;
+      }
+      case TransformKind::kGunzip:
+      case TransformKind::kZlibDeflate:
+        if (!Inflate(s, t.kind == TransformKind::kGunzip, t.max_size, &tmp)) return false;
+        s.swap(tmp);
+        break;
+      case TransformKind::kSubslice: {
+        const int64_t n = static_cast<int64_t>(s.size());
+        int64_t start = t.slice_offset >= 0 ? t.slice_offset : n + t.slice_offset;
+        start = std::clamp<int64_t>(start, 0, n);
+        int64_t end = n;
+        if (t.slice_length > 0) end = std::min<int64_t>(n, start + t.slice_length);
+        if (t.slice_length < 0) end = std::max<int64_t>(start, n + t.slice_length);
+        tmp.assign(s, static_cast<size_t>(start), static_cast<size_t>(end - start));
+        s.swap(tmp);
         break;
       }
       case TransformKind::kStripPseudoHeaders: {

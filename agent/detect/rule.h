@@ -152,6 +152,9 @@ enum class TransformKind : uint8_t {
   kPcreXform,
   kHeaderLowercase,
   kStripPseudoHeaders,
+  kGunzip,
+  kZlibDeflate,
+  kSubslice,
 };
 
 struct Transform {
@@ -162,6 +165,12 @@ struct Transform {
   uint32_t b64_bytes = 0;
   uint32_t b64_offset = 0;
   enum class B64Mode : uint8_t { kRfc4648, kRfc2045, kStrict } b64_mode = B64Mode::kRfc4648;
+  // gunzip / zlib_deflate: most bytes produced.
+  uint32_t max_size = 1024;
+  // subslice: start (negative: from the end) and length (0: to the end;
+  // negative: stop that many bytes before the end).
+  int32_t slice_offset = 0;
+  int32_t slice_length = 0;
 };
 
 struct MatchList {
@@ -210,6 +219,11 @@ struct Check {
     kSslState,
     kTlsCertExpired,
     kTlsCertValid,
+    kTlsSubject,       // tls.subject:"..." (substring of the certificate subject)
+    kTlsIssuer,        // tls.issuerdn:"..."
+    kTlsFingerprint,   // tls.fingerprint:"aa:bb:..."
+    kTlsNotBefore,     // tls_cert_notbefore:<2025 (num: Unix seconds)
+    kTlsNotAfter,
   };
   Kind kind;
   UintCheck num;

@@ -193,7 +193,6 @@ class TlsTx final : public TxView {
   }
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
-    (void)side;
     (void)scratch;
     if (index > 0) return false;
     auto text = [&](std::string_view s) {
@@ -215,11 +214,27 @@ class TlsTx final : public TxView {
       case BufferId::kJa3String: return text(t_.ja3_string);
       case BufferId::kJa3sHash: return text(t_.ja3s_hash);
       case BufferId::kJa3sString: return text(t_.ja3s_string);
+      case BufferId::kTlsRandom:
+      case BufferId::kTlsRandomTime:
+      case BufferId::kTlsRandomBytes: {
+        // The sensor keeps the ClientHello's random only.
+        if (side != Dir::kToServer || t_.client_random.size() != 32) return false;
+        *out = b == BufferId::kTlsRandom       ? t_.client_random
+               : b == BufferId::kTlsRandomTime ? t_.client_random.first(4)
+                                                : t_.client_random.subspan(4);
+        return true;
+      }
       default: return false;
     }
   }
   uint16_t TlsVersion() const override {
     return t_.server_version != 0 ? t_.server_version : t_.client_version;
+  }
+  bool TlsCertValidity(int64_t* not_before, int64_t* not_after) const override {
+    if (t_.cert_der.empty()) return false;
+    *not_before = t_.cert_not_before;
+    *not_after = t_.cert_not_after;
+    return true;
   }
   const sensor::TlsView& view() const { return t_; }
 
@@ -414,6 +429,10 @@ class RuleInspector final : public sensor::Inspector {
     for (int k = 0; k < 2; ++k) {
       p->acked[k] = !fs->has_base[k] ? UINT64_MAX : (fs->any_acked[k] ? fs->acked[k] : 0);
     }
+    // Suricata's parsers ask for stream inspection after each message they
+    // parse. For protocols the sensor does not parse, acknowledged data is
+    // inspected as it comes (the nearest generic equivalent).
+    if (p->app_proto == AppProto::kFailed) p->raw_trigger[0] = p->raw_trigger[1] = true;
     // Was the payload taken into the stream? Then stream rules see it there
     // and not in the packet (Suricata's PKT_STREAM_ADD).
     bool retransmission = false;

@@ -273,10 +273,8 @@ constexpr StickyName kSticky[] = {
     {"tls_sni", BufferId::kTlsSni},
     {"tls.cert_subject", BufferId::kTlsCertSubject},
     {"tls_cert_subject", BufferId::kTlsCertSubject},
-    {"tls.subject", BufferId::kTlsCertSubject},
     {"tls.cert_issuer", BufferId::kTlsCertIssuer},
     {"tls_cert_issuer", BufferId::kTlsCertIssuer},
-    {"tls.issuerdn", BufferId::kTlsCertIssuer},
     {"tls.cert_serial", BufferId::kTlsCertSerial},
     {"tls_cert_serial", BufferId::kTlsCertSerial},
     {"tls.cert_fingerprint", BufferId::kTlsCertFingerprint},
@@ -288,6 +286,9 @@ constexpr StickyName kSticky[] = {
     {"ja3_string", BufferId::kJa3String},
     {"ja3s.hash", BufferId::kJa3sHash},
     {"ja3s.string", BufferId::kJa3sString},
+    {"tls.random", BufferId::kTlsRandom},
+    {"tls.random_time", BufferId::kTlsRandomTime},
+    {"tls.random_bytes", BufferId::kTlsRandomBytes},
     {"ipv4.hdr", BufferId::kIpv4Hdr},
     {"ipv6.hdr", BufferId::kIpv6Hdr},
     {"tcp.hdr", BufferId::kTcpHdr},
@@ -315,6 +316,9 @@ constexpr TransformName kTransforms[] = {
     {"pcrexform", TransformKind::kPcreXform},
     {"header_lowercase", TransformKind::kHeaderLowercase},
     {"strip_pseudo_headers", TransformKind::kStripPseudoHeaders},
+    {"gunzip", TransformKind::kGunzip},
+    {"zlib_deflate", TransformKind::kZlibDeflate},
+    {"subslice", TransformKind::kSubslice},
 };
 
 // Keywords Suricata knows that only affect logging, storage or IPS output:
@@ -776,6 +780,33 @@ class Parser {
       return std::nullopt;
     }
     if (name == "threshold" || name == "detection_filter") return Threshold(v, name == "detection_filter");
+    if (name == "tls.subject" || name == "tls.issuerdn" || name == "tls.fingerprint") {
+      if (!o.has_value || Trim(v).empty()) {
+        // Without a value: the sticky buffer of the same field.
+        if (name == "tls.fingerprint") return Fail("needs a value");
+        current_list_ = ListFor(name == "tls.subject" ? BufferId::kTlsCertSubject : BufferId::kTlsCertIssuer, false);
+        return std::nullopt;
+      }
+      Check c{name == "tls.subject"    ? Check::Kind::kTlsSubject
+              : name == "tls.issuerdn" ? Check::Kind::kTlsIssuer
+                                       : Check::Kind::kTlsFingerprint};
+      std::string_view t = Trim(v);
+      if (!t.empty() && t[0] == '!') {
+        c.negated = true;
+        t = Trim(t.substr(1));
+      }
+      c.name = Unescape(Unquote(t));
+      if (c.name.empty()) return Fail("needs a value");
+      r.checks.push_back(std::move(c));
+      if (r.proto.app == AppProto::kUnknown) r.proto.app = AppProto::kTls;
+      return std::nullopt;
+    }
+    if (name == "tls_cert_notbefore" || name == "tls_cert_notafter") return CertDate(name == "tls_cert_notbefore", v);
+    if (name == "tls_cert_expired" || name == "tls_cert_valid") {
+      r.checks.push_back(Check{name == "tls_cert_expired" ? Check::Kind::kTlsCertExpired : Check::Kind::kTlsCertValid});
+      if (r.proto.app == AppProto::kUnknown) r.proto.app = AppProto::kTls;
+      return std::nullopt;
+    }
     if (name == "ssl_version") return SslVersion(v);
     if (name == "tls.version") return TlsVersion(v);
     if (name == "ssl_state") return SslState(v);
@@ -945,15 +976,19 @@ class Parser {
   // http_uri and friends: move the previous content into the buffer's list.
   KwStatus Modifier(BufferId b, const std::string& name) {
     if (last_content_list_ < 0) return Fail("no preceding content");
-    MatchList& from = rule_->lists[static_cast<size_t>(last_content_list_)];
-    if (from.buffer != BufferId::kPayload || last_content_b64_) {
-      return Fail("'" + name + "' can only modify a payload content (a sticky buffer is active)");
+    const int from_idx = last_content_list_;
+    {
+      MatchList& from = rule_->lists[static_cast<size_t>(from_idx)];
+      if (from.buffer != BufferId::kPayload || last_content_b64_ || current_list_ >= 0) {
+        return Fail("'" + name + "' can only modify a payload content (a sticky buffer is active)");
+      }
+      if (last_content_idx_ + 1 != from.matches.size()) {
+        return Fail("'" + name + "' must directly follow its content's modifiers");
+      }
     }
-    if (last_content_idx_ + 1 != from.matches.size()) {
-      return Fail("'" + name + "' must directly follow its content's modifiers");
-    }
-    SigMatch m = std::move(from.matches.back());
-    from.matches.pop_back();
+    SigMatch m = std::move(rule_->lists[static_cast<size_t>(from_idx)].matches.back());
+    rule_->lists[static_cast<size_t>(from_idx)].matches.pop_back();
+    // ListFor may grow the list vector: no references across it.
     const int li = ListFor(b, false);
     auto& to = rule_->lists[static_cast<size_t>(li)].matches;
     to.push_back(std::move(m));
@@ -961,8 +996,8 @@ class Parser {
     last_content_list_ = li;
     last_content_idx_ = to.size() - 1;
     // Remove an empty payload list left behind.
-    if (from.matches.empty() && from.transforms.empty()) {
-      const int from_idx = static_cast<int>(&from - rule_->lists.data());
+    const MatchList& from = rule_->lists[static_cast<size_t>(from_idx)];
+    if (from.matches.empty() && from.transforms.empty() && from.base64_matches.empty()) {
       rule_->lists.erase(rule_->lists.begin() + from_idx);
       if (current_list_ > from_idx) --current_list_;
       if (last_content_list_ > from_idx) --last_content_list_;
@@ -974,8 +1009,15 @@ class Parser {
 
   KwStatus TransformKw(TransformKind kind, const std::string& value, bool has_value) {
     if (current_list_ < 0) return Fail("transforms must follow a sticky buffer");
-    // Transforms apply to the whole buffer wherever they appear in the list
-    // (Suricata 5 rules, as in ET Open, put some after the first content).
+    // Keywords before a transform inspect the buffer as it was; those after
+    // it inspect the transformed buffer, a new instance of the buffer that
+    // keeps the transforms given so far ("http.uri; content:a; xor:..;
+    // content:b" checks a in the URI and b in the xored URI).
+    if (!rule_->lists[static_cast<size_t>(current_list_)].matches.empty()) {
+      const std::vector<Transform> so_far = rule_->lists[static_cast<size_t>(current_list_)].transforms;
+      current_list_ = ListFor(rule_->lists[static_cast<size_t>(current_list_)].buffer, true);
+      rule_->lists[static_cast<size_t>(current_list_)].transforms = so_far;
+    }
     MatchList& l = rule_->lists[static_cast<size_t>(current_list_)];
     Transform t{kind};
     std::string_view v = Trim(value);
@@ -989,8 +1031,9 @@ class Parser {
       t.key = *bytes;
     } else if (kind == TransformKind::kPcreXform) {
       std::string_view p = Unquote(v);
-      if (p.size() < 2 || p.front() != '/' || p.back() != '/') return Fail("expected \"/regex/\"");
-      auto re = Regex::Compile(p.substr(1, p.size() - 2), {});
+      if (p.size() >= 2 && p.front() == '/' && p.back() == '/') p = p.substr(1, p.size() - 2);
+      if (p.empty()) return Fail("needs a regular expression");
+      auto re = Regex::Compile(p, {});
       if (!re) return Fail(re.error().message());
       t.re = *re;
     } else if (kind == TransformKind::kFromBase64) {
@@ -1019,6 +1062,25 @@ class Parser {
           }
         }
       }
+    } else if (kind == TransformKind::kGunzip || kind == TransformKind::kZlibDeflate) {
+      if (has_value && !v.empty()) {
+        std::string_view arg = v;
+        if (!arg.starts_with("max-size")) return Fail("expected 'max-size N'");
+        auto n = ParseUint(Trim(arg.substr(8)));
+        if (!n || *n == 0 || *n > (1u << 24)) return Fail("max-size must be 1 to 16777216");
+        t.max_size = static_cast<uint32_t>(*n);
+      }
+    } else if (kind == TransformKind::kSubslice) {
+      auto parts = Split(v, ',');
+      auto off = ParseInt(parts[0]);
+      if (!off || *off < -65535 || *off > 65535) return Fail("expected 'offset[, length]'");
+      t.slice_offset = static_cast<int32_t>(*off);
+      if (parts.size() > 1) {
+        auto len = ParseInt(parts[1]);
+        if (!len || *len < -65535 || *len > 65535 || *len == 0) return Fail("bad length");
+        t.slice_length = static_cast<int32_t>(*len);
+      }
+      if (parts.size() > 2) return Fail("expected 'offset[, length]'");
     } else if (has_value && !v.empty()) {
       return Fail("takes no value");
     }
@@ -1221,7 +1283,8 @@ class Parser {
     if (parts.size() < 2) return Fail("expected bytes, offset");
     ByteJumpMatch m;
     if (auto nb = ParseUint(parts[0])) {
-      if (*nb < 1 || *nb > 10) return Fail("number of bytes must be 1 to 10");
+      // 0: jump by the offsets alone, reading nothing.
+      if (*nb > 10) return Fail("number of bytes must be 0 to 10");
       m.nbytes = static_cast<uint8_t>(*nb);
     } else if (auto vi = VarByName(parts[0])) {
       m.nbytes_var = *vi;
@@ -1958,11 +2021,9 @@ class Parser {
         c.versions |= bit;
       }
     }
-    if (c.versions == 0 && neg != 0) {
-      c.versions = 0x3f & ~neg;
-    } else {
-      c.versions &= ~neg;
-    }
+    // An entry matches when the version is (or, negated, is not) the one
+    // named; the keyword matches when any entry does.
+    c.bits = static_cast<uint16_t>(neg);
     c.proto = AppProto::kTls;
     rule_->checks.push_back(c);
     if (rule_->proto.app == AppProto::kUnknown) rule_->proto.app = AppProto::kTls;
@@ -1987,6 +2048,65 @@ class Parser {
       return Fail("unknown TLS version '" + v + "'");
     }
     c.versions = ver;
+    rule_->checks.push_back(c);
+    if (rule_->proto.app == AppProto::kUnknown) rule_->proto.app = AppProto::kTls;
+    return std::nullopt;
+  }
+
+  // "2015", "2015-10", "2015-10-22", "2015-10-22T10:20" or "...T10:20:30" as Unix seconds (UTC).
+  static std::optional<int64_t> ParseCertDate(std::string_view s) {
+    s = Trim(s);
+    int vals[6] = {0, 1, 1, 0, 0, 0};
+    const char seps[6] = {0, '-', '-', 'T', ':', ':'};
+    size_t pos = 0;
+    for (int i = 0; i < 6; ++i) {
+      if (i > 0) {
+        if (pos >= s.size()) break;
+        if (s[pos] != seps[i] && !(i == 3 && s[pos] == ' ')) return std::nullopt;
+        ++pos;
+      }
+      const size_t start = pos;
+      while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+      auto n = ParseUint(s.substr(start, pos - start));
+      if (!n || *n > 9999) return std::nullopt;
+      vals[i] = static_cast<int>(*n);
+    }
+    if (pos != s.size()) return std::nullopt;
+    if (vals[0] < 1970 || vals[1] < 1 || vals[1] > 12 || vals[2] < 1 || vals[2] > 31) return std::nullopt;
+    // Days from the civil date (proleptic Gregorian), then seconds.
+    int y = vals[0];
+    const unsigned m = static_cast<unsigned>(vals[1]), d = static_cast<unsigned>(vals[2]);
+    y -= m <= 2;
+    const int era = y / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+    return days * 86400 + vals[3] * 3600 + vals[4] * 60 + vals[5];
+  }
+
+  KwStatus CertDate(bool not_before, const std::string& value) {
+    Check c{not_before ? Check::Kind::kTlsNotBefore : Check::Kind::kTlsNotAfter};
+    std::string_view v = Trim(value);
+    const size_t range = v.find("<>");
+    if (range != std::string_view::npos) {
+      auto a = ParseCertDate(v.substr(0, range));
+      auto b = ParseCertDate(v.substr(range + 2));
+      if (!a || !b || *a >= *b) return Fail("expected DATE<>DATE with the first date earlier");
+      c.num.mode = UintCheck::Mode::kRange;
+      c.num.a = static_cast<uint64_t>(*a);
+      c.num.b = static_cast<uint64_t>(*b);
+    } else {
+      UintCheck::Mode mode = UintCheck::Mode::kEq;
+      if (!v.empty() && (v[0] == '<' || v[0] == '>')) {
+        mode = v[0] == '<' ? UintCheck::Mode::kLt : UintCheck::Mode::kGt;
+        v = Trim(v.substr(1));
+      }
+      auto a = ParseCertDate(v);
+      if (!a) return Fail("'" + value + "' is not a date (YYYY[-MM[-DD[THH:MM[:SS]]]])");
+      c.num.mode = mode;
+      c.num.a = static_cast<uint64_t>(*a);
+    }
     rule_->checks.push_back(c);
     if (rule_->proto.app == AppProto::kUnknown) rule_->proto.app = AppProto::kTls;
     return std::nullopt;

@@ -115,6 +115,9 @@ constexpr std::array<BufferInfo, kBufferCount> kBuffers = {{
     {"ja3.string", K::kTx, TS, AppProto::kTls, false, 0},
     {"ja3s.hash", K::kTx, TC, AppProto::kTls, false, 0},
     {"ja3s.string", K::kTx, TC, AppProto::kTls, false, 0},
+    {"tls.random", K::kTx, BOTH, AppProto::kTls, false, 0},
+    {"tls.random_time", K::kTx, BOTH, AppProto::kTls, false, 0},
+    {"tls.random_bytes", K::kTx, BOTH, AppProto::kTls, false, 0},
 }};
 }  // namespace
 

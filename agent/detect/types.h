@@ -131,6 +131,9 @@ enum class BufferId : uint8_t {
   kJa3String,
   kJa3sHash,
   kJa3sString,
+  kTlsRandom,
+  kTlsRandomTime,
+  kTlsRandomBytes,
   kCount,
 };
 

@@ -1,5 +1,6 @@
 #include "agent/sensor/sensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -248,7 +249,14 @@ Result<std::unique_ptr<Sensor>> Sensor::Create(const SensorOptions& options, cap
   if (options.workers < 1 || options.workers > 64) {
     return InvalidArgumentError("sensor: workers must be 1..64, got " + std::to_string(options.workers));
   }
-  auto s = std::make_unique<SensorImpl>(options, link, sink);
+  // The inspector's needs reach the parsers: HTTP bodies are kept only as
+  // far as an inspector asks (InspectorNeeds::http_body_limit).
+  SensorOptions effective = options;
+  if (options.inspector != nullptr) {
+    effective.app.http.body_limit =
+        std::max<size_t>(effective.app.http.body_limit, options.inspector->Needs().http_body_limit);
+  }
+  auto s = std::make_unique<SensorImpl>(effective, link, sink);
   RAMPART_RETURN_IF_ERROR(s->Init());
   return std::unique_ptr<Sensor>(std::move(s));
 }
