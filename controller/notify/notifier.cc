@@ -47,6 +47,7 @@ struct Target {
   TargetConfig config;
   std::string secret;  // Email password or webhook HMAC key.
   std::unique_ptr<detail::SyslogConnection> syslog;
+  std::unique_ptr<detail::WebhookClient> webhook;
   std::thread thread;
   // Digest state (email targets), guarded by Notifier's mu_.
   std::deque<int64_t> recent_individual;
@@ -85,6 +86,7 @@ class NotifierImpl final : public Notifier {
         return InvalidArgumentError("notify target " + tc.name + ": webhook secret must have at least 16 bytes");
       }
       if (tc.kind == "syslog") t->syslog = detail::SyslogConnection::Create(tc.syslog, tc.timeout);
+      if (tc.kind == "webhook") t->webhook = detail::WebhookClient::Create(tc.webhook, tc.timeout);
       // Sequence numbers continue after what the outbox and digest hold.
       for (auto* cf : {outbox_, digest_}) {
         RAMPART_RETURN_IF_ERROR(db_->ScanReverse(cf, Prefix(tc.name), PrefixEnd(tc.name),
@@ -281,7 +283,7 @@ class NotifierImpl final : public Notifier {
     }
     Notification n;
     NotificationFromJson(item.value("n", ""), &n);
-    return detail::PostWebhook(c.webhook, t.secret, RenderWebhookJson(n, key), key, now, c.timeout);
+    return t.webhook->Post(t.secret, RenderWebhookJson(n, key), key, now);
   }
 
   void RecordFailure(Target& t, const std::string& id, int attempt, const Status& error) {

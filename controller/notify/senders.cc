@@ -99,45 +99,66 @@ Status SendEmail(const EmailTarget& target, const std::string& password, const s
   return Status::Ok();
 }
 
-Status PostWebhook(const WebhookTarget& target, const std::string& secret, const std::string& body,
-                   const std::string& idempotency_key, int64_t now_nanos, std::chrono::milliseconds timeout) {
+namespace {
+
+class WebhookClientImpl final : public WebhookClient {
+ public:
+  WebhookClientImpl(const WebhookTarget& target, std::chrono::milliseconds timeout)
+      : target_(target), timeout_(timeout), curl_(curl_easy_init()) {}
+
+  Status Post(const std::string& secret, const std::string& body, const std::string& idempotency_key,
+              int64_t now_nanos) override {
+    if (!curl_) return InternalError("curl_easy_init failed");
+    CURL* c = curl_.get();
+    curl_easy_reset(c);  // Options only; the connection cache survives.
+    const std::string timestamp = std::to_string(now_nanos / 1'000'000'000);
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    for (const std::string& h :
+         {std::string("Content-Type: application/json"), "X-Rampart-Timestamp: " + timestamp,
+          "X-Rampart-Signature: " + WebhookSignature(secret, timestamp, body), "Idempotency-Key: " + idempotency_key,
+          std::string("User-Agent: rampart-controller"), std::string("Expect:")}) {
+      headers.reset(curl_slist_append(headers.release(), h.c_str()));
+    }
+    std::string response;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(c, CURLOPT_URL, target_.url.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    if (!target_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, target_.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepCallback);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+      return UnavailableError("webhook " + target_.url + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+    }
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (code < 200 || code > 299) {
+      return UnavailableError("webhook " + target_.url + " answered " + std::to_string(code) + ": " +
+                              response.substr(0, 200));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  WebhookTarget target_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<CURL, CurlDeleter> curl_;
+};
+
+}  // namespace
+
+std::unique_ptr<WebhookClient> WebhookClient::Create(const WebhookTarget& target, std::chrono::milliseconds timeout) {
   GlobalInit();
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return InternalError("curl_easy_init failed");
-  CURL* c = curl.get();
-  const std::string timestamp = std::to_string(now_nanos / 1'000'000'000);
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
-  for (const std::string& h :
-       {std::string("Content-Type: application/json"), "X-Rampart-Timestamp: " + timestamp,
-        "X-Rampart-Signature: " + WebhookSignature(secret, timestamp, body), "Idempotency-Key: " + idempotency_key,
-        std::string("User-Agent: rampart-controller"), std::string("Expect:")}) {
-    headers.reset(curl_slist_append(headers.release(), h.c_str()));
-  }
-  std::string response;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_URL, target.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!target.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, target.ca_file.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepCallback);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  const CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    return UnavailableError("webhook " + target.url + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)));
-  }
-  long code = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  if (code < 200 || code > 299) {
-    return UnavailableError("webhook " + target.url + " answered " + std::to_string(code) + ": " + response.substr(0, 200));
-  }
-  return Status::Ok();
+  return std::make_unique<WebhookClientImpl>(target, timeout);
 }
 
 namespace {

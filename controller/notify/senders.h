@@ -18,8 +18,15 @@ Status SendEmail(const EmailTarget& target, const std::string& password, const s
                  std::chrono::milliseconds timeout);
 
 // POSTs `body` with the signature headers; OK only for a 2xx answer.
-Status PostWebhook(const WebhookTarget& target, const std::string& secret, const std::string& body,
-                   const std::string& idempotency_key, int64_t now_nanos, std::chrono::milliseconds timeout);
+// Keeps its connection open between posts (HTTP keep-alive), so a burst
+// pays for one TLS handshake. One thread at a time.
+class WebhookClient {
+ public:
+  static std::unique_ptr<WebhookClient> Create(const WebhookTarget& target, std::chrono::milliseconds timeout);
+  virtual ~WebhookClient() = default;
+  virtual Status Post(const std::string& secret, const std::string& body, const std::string& idempotency_key,
+                      int64_t now_nanos) = 0;
+};
 
 // A TLS connection to a syslog receiver (RFC 5425), reopened as needed.
 class SyslogConnection {
