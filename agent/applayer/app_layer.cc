@@ -61,6 +61,7 @@ std::string_view ProtoName(Proto p) {
     case Proto::kTls: return "tls";
     case Proto::kDns: return "dns";
     case Proto::kFailed: return "failed";
+    case Proto::kQuic: return "quic";
     case Proto::kUnknown: break;
   }
   return "";
@@ -289,6 +290,11 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
     if ((f.ServerPort() == 53 || f.ClientPort() == 53) && LooksLikeDns(data, len)) {
       app->proto = Proto::kDns;
       ++counters_.flow_dns_udp;
+    } else if (LooksLikeQuicInitial(data, len)) {
+      app->proto = Proto::kQuic;
+      app->quic = std::make_unique<QuicParser>();
+      ++counters_.flow_quic;
+      ++counters_.tx_quic;
     } else if (const HttpStart st = ClassifyHttpStart(data, len);
                st == HttpStart::kRequest || st == HttpStart::kResponse) {
       // HTTP over UDP (SSDP): one message per datagram.
@@ -301,6 +307,13 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
       ++counters_.flow_failed_udp;
       return;
     }
+  }
+  if (app->proto == Proto::kQuic) {
+    bool progressed = false;
+    tls_events_.clear();
+    app->quic->Feed(dir, data, len, &progressed, &tls_events_);
+    if (progressed) out->quic = &app->quic->info();
+    return;
   }
   if (app->proto == Proto::kHttp) {
     const int pdir = app->http_reversed ? 1 - dir : dir;

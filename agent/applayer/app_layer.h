@@ -11,8 +11,9 @@
 // tunnel) is tried again at the start of each of its next 16 segments per
 // direction, so TLS after STARTTLS (SMTP, FTP, LDAP, PostgreSQL), HTTP or
 // TLS behind a SOCKS handshake and TLS inside CONNECT are still seen. UDP:
-// DNS on port 53 when the datagram parses as DNS; HTTP over UDP (SSDP)
-// when a datagram is an HTTP message; else failed.
+// DNS on port 53 when the datagram parses as DNS; QUIC when a client
+// Initial packet decrypts; HTTP over UDP (SSDP) when a datagram is an HTTP
+// message; else failed.
 //
 // One AppLayer per worker thread. What a call produced is returned in an
 // AppOutput that stays valid until the next call on this AppLayer.
@@ -27,6 +28,7 @@
 
 #include "agent/applayer/dns.h"
 #include "agent/applayer/http.h"
+#include "agent/applayer/quic.h"
 #include "agent/applayer/tls.h"
 #include "agent/flow/flow.h"
 #include "agent/flow/tcp_stream.h"
@@ -34,8 +36,8 @@
 namespace rampart::applayer {
 
 // Values equal sensor::AppProto.
-enum class Proto : uint8_t { kUnknown = 0, kHttp = 1, kTls = 2, kDns = 3, kFailed = 4 };
-std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "failed"; "" for unknown.
+enum class Proto : uint8_t { kUnknown = 0, kHttp = 1, kTls = 2, kDns = 3, kFailed = 4, kQuic = 5 };
+std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "quic", "failed"; "" for unknown.
 
 struct AppOptions {
   HttpOptions http;
@@ -48,6 +50,8 @@ struct AppCounters {
   uint64_t flow_dns_tcp = 0;
   uint64_t flow_failed_tcp = 0;
   uint64_t flow_failed_udp = 0;
+  uint64_t flow_quic = 0;
+  uint64_t tx_quic = 0;
   uint64_t tx_http = 0;
   uint64_t tx_dns_udp = 0;
   uint64_t tx_dns_tcp = 0;
@@ -63,11 +67,13 @@ struct AppOutput {
   std::vector<HttpTx*> http;         // Transactions that progressed.
   std::vector<DnsMessage*> dns;      // Messages parsed (tx_id set).
   TlsInfo* tls = nullptr;            // Set when the TLS state progressed.
+  QuicInfo* quic = nullptr;          // Set when a QUIC ClientHello was parsed.
   std::vector<const char*> events;   // App-layer anomalies ("http.request_line_invalid").
   void Clear() {
     http.clear();
     dns.clear();
     tls = nullptr;
+    quic = nullptr;
     events.clear();
   }
 };
@@ -84,6 +90,7 @@ class FlowApp final : public flow::FlowUserData {
   uint8_t late_tries[2] = {0, 0};  // Chunk starts tried after the first detection failed.
   std::unique_ptr<HttpParser> http;
   std::unique_ptr<TlsParser> tls;
+  std::unique_ptr<QuicParser> quic;
   std::string dns_buf[2];         // DNS over TCP: partial message.
   uint64_t dns_next_tx = 0;
   std::vector<std::pair<uint16_t, uint64_t>> dns_pending;  // Query id -> tx id, awaiting a response.

@@ -191,4 +191,11 @@ void WriteTlsObject(eve::JsonWriter& w, const TlsInfo& t) {
   w.EndObject();
 }
 
+void WriteQuicObject(eve::JsonWriter& w, const QuicInfo& q) {
+  w.BeginObject("quic");
+  w.String("version", QuicVersionName(q.version));
+  if (!q.hello.sni.empty()) w.String("sni", q.hello.sni);
+  w.EndObject();
+}
+
 }  // namespace rampart::applayer

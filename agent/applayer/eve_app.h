@@ -4,6 +4,7 @@
 
 #include "agent/applayer/dns.h"
 #include "agent/applayer/http.h"
+#include "agent/applayer/quic.h"
 #include "agent/applayer/tls.h"
 #include "common/eve/json_writer.h"
 
@@ -20,5 +21,8 @@ void WriteDnsAnswerObject(eve::JsonWriter& w, const DnsMessage& m);
 void WriteDnsAlertObject(eve::JsonWriter& w, const DnsMessage& m);
 // "tls": {subject, issuerdn, serial, fingerprint, sni, version, notbefore, notafter, ja3, ja3s}.
 void WriteTlsObject(eve::JsonWriter& w, const TlsInfo& t);
+
+// "quic": {version, sni}.
+void WriteQuicObject(eve::JsonWriter& w, const QuicInfo& q);
 
 }  // namespace rampart::applayer

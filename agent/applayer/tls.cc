@@ -212,10 +212,13 @@ void TlsParser::Handshake(int dir, std::vector<TlsEvent>* events) {
   }
 }
 
-void TlsParser::ClientHello(const uint8_t* b, size_t n, std::vector<TlsEvent>* events) {
-  if (info_.progress & kClientHelloBit) return;  // Only the first hello is described.
+bool ParseClientHello(const uint8_t* b, size_t n, TlsInfo* info, std::vector<TlsEvent>* events) {
+  TlsInfo& info_ = *info;
   size_t p = 0;
-  auto bad = [&] { events->push_back(TlsEvent::kInvalidHandshakeMessage); };
+  auto bad = [&] {
+    events->push_back(TlsEvent::kInvalidHandshakeMessage);
+    return false;
+  };
   if (n < 2 + 32 + 1) return bad();
   info_.client_version = Be16(b);
   info_.client_random.assign(b + 2, b + 34);
@@ -248,7 +251,7 @@ void TlsParser::ClientHello(const uint8_t* b, size_t n, std::vector<TlsEvent>* e
       const uint16_t len = Be16(b + p + 2);
       p += 4;
       if (p + len > ext_end) {
-        bad();
+        events->push_back(TlsEvent::kInvalidHandshakeMessage);
         break;
       }
       const uint8_t* e = b + p;
@@ -300,7 +303,12 @@ void TlsParser::ClientHello(const uint8_t* b, size_t n, std::vector<TlsEvent>* e
   AppendList(&ja3, formats);
   info_.ja3_string = ja3;
   info_.ja3_hash = Md5Hex(ja3);
-  Progress(kClientHelloBit);
+  return true;
+}
+
+void TlsParser::ClientHello(const uint8_t* b, size_t n, std::vector<TlsEvent>* events) {
+  if (info_.progress & kClientHelloBit) return;  // Only the first hello is described.
+  if (ParseClientHello(b, n, &info_, events)) Progress(kClientHelloBit);
 }
 
 void TlsParser::ServerHello(const uint8_t* b, size_t n) {

@@ -92,6 +92,11 @@ class TlsParser {
   uint8_t progressed_now_ = 0;
 };
 
+// Parses a ClientHello handshake body (after the 4-byte handshake header)
+// into the client fields of *info (versions, SNI, JA3, random, session id).
+// False when it is too short or malformed to describe.
+bool ParseClientHello(const uint8_t* body, size_t len, TlsInfo* info, std::vector<TlsEvent>* events);
+
 // Parses a DER certificate into the TlsInfo certificate fields (OpenSSL).
 // False when the bytes are not a certificate.
 bool ParseCertificate(const uint8_t* der, size_t len, TlsInfo* info);

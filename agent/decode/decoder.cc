@@ -960,6 +960,10 @@ void Decoder::DecodeGre(Packet* p, const uint8_t* d, uint32_t len) {
         SetTunnel(p, TunnelType::kErspan, TunnelInner::kEthernet, in, n);
       }
       break;
+    case 0x8200:  // Aruba WLAN: 802.11 frames from access points.
+    case 0x8210:
+      if (n >= 24 + 8) SetTunnel(p, TunnelType::kArubaWlan, TunnelInner::kIeee80211, in, n);
+      break;
     case 0x22eb: {  // ERSPAN type III: 12 bytes, 8 more with the platform sub-header.
       ++counters_.erspan;
       if (n < 12) break;
@@ -1041,6 +1045,19 @@ void Decoder::DecodeInner(const Packet& outer, Packet* p) {
   p->tunnel_depth = static_cast<uint8_t>(outer.tunnel_depth + 1);
   if (outer.tunnel_inner == TunnelInner::kEthernet) {
     DecodeEthernet(outer.tunnel_data, outer.tunnel_len, p);
+  } else if (outer.tunnel_inner == TunnelInner::kIeee80211) {
+    // An 802.11 data frame (unprotected): header, optional 4th address and
+    // QoS control, then LLC/SNAP with the ethertype.
+    const uint8_t* d = outer.tunnel_data;
+    const uint32_t n = outer.tunnel_len;
+    if (n < 24 || (d[0] & 0x0c) != 0x08 || (d[1] & 0x40) != 0) return;
+    uint32_t h = 24;
+    if ((d[1] & 0x03) == 0x03) h += 6;
+    if (d[0] & 0x80) h += 2;                      // QoS data subtypes.
+    if ((d[0] & 0x80) && (d[1] & 0x80)) h += 4;  // HT control.
+    if (n >= h + 8 && d[h] == 0xaa && d[h + 1] == 0xaa && d[h + 2] == 0x03) {
+      DecodeEthertype(Be16(d + h + 6), d + h + 8, n - h - 8, p, 0);
+    }
   } else {
     DecodeIp(outer.tunnel_data, outer.tunnel_len, p);
   }

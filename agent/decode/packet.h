@@ -46,11 +46,11 @@ enum class Checksum : uint8_t { kNotChecked = 0, kValid = 1, kInvalid = 2 };
 enum class L4 : uint8_t { kNone = 0, kTcp, kUdp, kIcmp4, kIcmp6, kOther };
 
 // What a tunnel carries: an IP packet or an Ethernet frame.
-enum class TunnelInner : uint8_t { kNone = 0, kIp, kEthernet };
+enum class TunnelInner : uint8_t { kNone = 0, kIp, kEthernet, kIeee80211 };
 
 // Tunnels the decoder opens (the outer packet is handled as itself, then
 // the inner one as its own packet with its own flow, as Suricata does).
-enum class TunnelType : uint8_t { kNone = 0, kIpInIp, kGre, kErspan, kVxlan, kGeneve, kTeredo, kGtp, kAyiya, kPptp };
+enum class TunnelType : uint8_t { kNone = 0, kIpInIp, kGre, kErspan, kVxlan, kGeneve, kTeredo, kGtp, kAyiya, kPptp, kArubaWlan };
 
 inline constexpr int kMaxPacketEvents = 6;
 

@@ -173,6 +173,7 @@ enum class AppProto : uint8_t {
   kTls = 2,
   kDns = 3,
   kFailed = 4,   // Payload seen both ways but no parser recognised it.
+  kQuic = 5,     // QUIC; its ClientHello is shown as AppLayerView::tls.
 };
 
 // Inspector-owned per-flow state: derive from it and store it in FlowView::state.

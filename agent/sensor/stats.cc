@@ -128,12 +128,14 @@ void WriteStatsRecord(std::string* out, int64_t ts, int64_t uptime, const Worker
   w.Uint("dns_tcp", a.flow_dns_tcp);
   w.Uint("failed_tcp", a.flow_failed_tcp);
   w.Uint("failed_udp", a.flow_failed_udp);
+  w.Uint("quic", a.flow_quic);
   w.EndObject();
   w.BeginObject("tx");
   w.Uint("http", a.tx_http);
   w.Uint("tls", a.tx_tls);
   w.Uint("dns_udp", a.tx_dns_udp);
   w.Uint("dns_tcp", a.tx_dns_tcp);
+  w.Uint("quic", a.tx_quic);
   w.EndObject();
   w.BeginObject("error");
   auto err = [&](std::string_view name, uint64_t n) {

@@ -259,6 +259,7 @@ void Worker::HandleAppOutput(flow::Flow& f, const decode::Packet* p, int dir, in
   if (app_out_.tls != nullptr && !app_out_.tls->logged && (app_out_.tls->progress & kTlsHandshakeDone)) {
     LogTls(f, app, *app_out_.tls, ts, p);
   }
+  if (app_out_.quic != nullptr && !app_out_.quic->logged) LogQuic(f, *app_out_.quic, ts, p);
 }
 
 // ------------------------------------------------------------- flow end ---
@@ -289,6 +290,9 @@ void Worker::OnFlowEnd(flow::Flow& f, flow::EndReason reason) {
     }
     if (app->tls && !app->tls->info().logged && app->tls->info().progress != 0) {
       LogTls(f, app, app->tls->info(), ts, nullptr);
+    }
+    if (app->quic && !app->quic->info().logged && app->quic->info().version != 0) {
+      LogQuic(f, app->quic->info(), ts, nullptr);
     }
   }
   if (inspector_) {
@@ -452,6 +456,15 @@ void Worker::LogTls(flow::Flow& f, applayer::FlowApp* app, applayer::TlsInfo& tl
   w.EndObject();
   EndRecord();
   tls.logged = true;
+}
+
+void Worker::LogQuic(flow::Flow& f, applayer::QuicInfo& q, int64_t ts, const decode::Packet* p) {
+  eve::JsonWriter w(&out_);
+  BeginRecord(w, "quic", ts, &f, false, p);
+  applayer::WriteQuicObject(w, q);
+  w.EndObject();
+  EndRecord();
+  q.logged = true;
 }
 
 void Worker::LogAnomaly(const decode::Packet& p, flow::Flow* f, int dir, std::string_view type,
@@ -733,8 +746,11 @@ void Worker::FillAppView(applayer::FlowApp* app, bool flow_end) {
     app_view_.dns = dns_ptrs_;
   }
 
-  // TLS, when it progressed (flow end: whatever was seen).
+  // TLS, when it progressed (flow end: whatever was seen); for QUIC, its ClientHello.
   const applayer::TlsInfo* t = flow_end ? app->Tls() : app_out_.tls;
+  if (app->quic && (flow_end ? app->quic->info().hello_seen : app_out_.quic != nullptr)) {
+    t = &app->quic->info().hello;
+  }
   if (t != nullptr && (!flow_end || t->progress != 0)) {
     TlsView& v = tls_view_;
     v = TlsView();

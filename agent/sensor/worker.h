@@ -75,6 +75,7 @@ class Worker final : public AlertSink {
   void LogHttp(flow::Flow& f, applayer::FlowApp* app, applayer::HttpTx& tx, int64_t ts, const decode::Packet* p);
   void LogTls(flow::Flow& f, applayer::FlowApp* app, applayer::TlsInfo& tls, int64_t ts, const decode::Packet* p);
   void LogDns(flow::Flow& f, const decode::Packet& p, int dir, const applayer::DnsMessage& m);
+  void LogQuic(flow::Flow& f, applayer::QuicInfo& q, int64_t ts, const decode::Packet* p);
   void LogFlow(flow::Flow& f, flow::EndReason reason);
   void LogAnomaly(const decode::Packet& p, flow::Flow* f, int dir, std::string_view type, std::string_view event,
                   std::string_view app_proto);

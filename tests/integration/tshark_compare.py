@@ -13,7 +13,8 @@ _ground_truth_tshark.tsv / _ground_truth_fields.tsv.gz:
   * HTTP requests tshark: "METHOD host+uri" per request (GENA's NOTIFY, SUBSCRIBE
                   and UNSUBSCRIBE are notifications to tshark, not requests)
                   Rampart: http records with http_method, "METHOD hostname[:http_port]url"
-  * TLS SNI       tshark: ClientHellos with server_name; Rampart: tls records with sni
+  * TLS SNI       tshark: ClientHellos with server_name (QUIC's too); Rampart: tls
+                  and quic records with sni
 
 A capture agrees when the three counts are equal and the values are the
 same multisets (host names compared case-insensitively). The agreement is
@@ -126,8 +127,8 @@ def extract(eve_path):
                     if "http_port" in h:
                         host += ":" + str(h["http_port"])
                     http.append(f"{h['http_method']} {host}{h.get('url', '')}")
-            elif t == "tls":
-                s = rec.get("tls", {}).get("sni")
+            elif t in ("tls", "quic"):
+                s = rec.get(t, {}).get("sni")
                 if s:
                     sni.append(s)
     return list(dns.values()), http, sni
