@@ -8,7 +8,8 @@
 //     webhook (p50/p99), through the store subscription, routing, the
 //     durable outbox and libcurl.
 //
-//   web_bench [--alerts N] [--requests R] [--webhooks W] [--dir DIR]
+//   web_bench [--alerts N] [--requests R] [--webhooks W] [--interval-ms MS] [--dir DIR]
+// With --dir, the store is kept and reused by the next run (no re-seeding).
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -82,7 +83,7 @@ int Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t n_alerts = 1'000'000, n_requests = 200, n_webhooks = 200;
+  size_t n_alerts = 1'000'000, n_requests = 200, n_webhooks = 200, interval_ms = 100;
   std::string dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
     else if (a == "--requests") n_requests = std::stoul(argv[i + 1]);
     else if (a == "--webhooks") n_webhooks = std::stoul(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--interval-ms") interval_ms = std::stoul(argv[i + 1]);
   }
   bool own_dir = dir.empty();
   if (own_dir) {
@@ -248,7 +250,7 @@ int main(int argc, char** argv) {
     auto ids = rampart::testing::SeedAlerts(st, {a});
     if (!ids) return Fail(ids.error().ToString());
     sent.emplace_back((*ids)[0].ToString(), t);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
   }
   std::map<std::string, double> received;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
@@ -265,8 +267,8 @@ int main(int argc, char** argv) {
     auto it = received.find(id);
     if (it != received.end()) lat.push_back((it->second - t) * 1000);
   }
-  std::printf("\nalert -> IOC webhook verified (store writer, subscription, routing, outbox, HTTPS+HMAC), %zu alerts:\n",
-              sent.size());
+  std::printf("\nalert -> IOC webhook verified (store writer, subscription, routing, outbox, HTTPS+HMAC),"
+              " %zu alerts, one every %zu ms:\n", sent.size(), interval_ms);
   std::printf("  delivered %zu/%zu  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", lat.size(), sent.size(),
               Percentile(lat, 0.5), Percentile(lat, 0.99), Percentile(lat, 1.0));
 
