@@ -535,11 +535,11 @@ Result<std::unique_ptr<HostSensors>> HostSensors::Start(const HostSensorsOptions
     yara::CompileOptions co;
     co.sources = options.yara_rules;
     co.externals = options.yara_externals;
-    auto compiled = yara::CompileRules(co);
+    RAMPART_ASSIGN_OR_RETURN(im.cache, yara::ScanCache::Attach(im.db.get()));
+    auto compiled = im.cache->CompileRules(co);
     if (!compiled) return compiled.error().WithContext("agent.yara.rules");
     for (const auto& d : compiled->diagnostics) log::Warn("yara", d.text);
     im.rules = compiled->rules;
-    RAMPART_ASSIGN_OR_RETURN(im.cache, yara::ScanCache::Attach(im.db.get()));
     RAMPART_RETURN_IF_ERROR(im.cache->UseRulesVersion(im.rules->version()));
     log::Info("yara", "rules loaded", {{"rules", im.rules->rule_count()}, {"version", im.rules->version()}});
   }

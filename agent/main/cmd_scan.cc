@@ -76,7 +76,18 @@ int RunScan(const ScanFlags& f) {
   options.timeout = std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(*timeout));
   options.max_bytes_per_second = *rate;
 
-  auto compiled = yara::CompileRules(compile);
+  std::unique_ptr<yara::ScanCache> cache;
+  if (!f.cache_dir.empty()) {
+    auto opened = yara::ScanCache::Open(f.cache_dir);
+    if (!opened) {
+      std::fprintf(stderr, "rampart-agent scan: scan cache %s: %s\n", f.cache_dir.c_str(),
+                   opened.error().message().c_str());
+      return opened.error().code() == StatusCode::kUnavailable ? kExitUnavailable : kExitFailure;
+    }
+    cache = std::move(*opened);
+  }
+  // With a cache, unchanged rule files are not compiled again either.
+  auto compiled = cache ? cache->CompileRules(compile) : yara::CompileRules(compile);
   if (!compiled) {
     std::fprintf(stderr, "rampart-agent scan: %s\n", compiled.error().message().c_str());
     return kExitBadConfig;
@@ -88,15 +99,7 @@ int RunScan(const ScanFlags& f) {
     std::fprintf(stderr, "%s\n", d.text.c_str());
   }
 
-  std::unique_ptr<yara::ScanCache> cache;
-  if (!f.cache_dir.empty()) {
-    auto opened = yara::ScanCache::Open(f.cache_dir);
-    if (!opened) {
-      std::fprintf(stderr, "rampart-agent scan: scan cache %s: %s\n", f.cache_dir.c_str(),
-                   opened.error().message().c_str());
-      return opened.error().code() == StatusCode::kUnavailable ? kExitUnavailable : kExitFailure;
-    }
-    cache = std::move(*opened);
+  if (cache) {
     if (Status s = cache->UseRulesVersion(compiled->rules->version()); !s.ok()) {
       std::fprintf(stderr, "rampart-agent scan: scan cache %s: %s\n", f.cache_dir.c_str(), s.message().c_str());
       return kExitFailure;

@@ -2,10 +2,14 @@
 
 #include <yara.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -43,6 +47,36 @@ struct CompilerSink {
   int errors = 0;
   int warnings = 0;
 };
+
+// The files `path` includes, found by reading it (include "..." statements,
+// resolved as libyara resolves them: relative to the including file). A
+// statement inside a comment is taken too, which only makes a cache of
+// compiled rules more careful.
+void FindIncludes(std::string path, std::vector<std::string>* out, std::set<std::string>* seen, int depth = 0) {
+  if (depth > 32) return;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return;
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  for (size_t pos = text.find("include"); pos != std::string::npos; pos = text.find("include", pos + 7)) {
+    size_t i = pos + 7;
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i >= text.size() || text[i] != '"' || (pos > 0 && (std::isalnum(static_cast<unsigned char>(text[pos - 1])) ||
+                                                         text[pos - 1] == '_'))) {
+      continue;
+    }
+    const size_t close = text.find('"', i + 1);
+    if (close == std::string::npos) break;
+    std::string inc = text.substr(i + 1, close - i - 1);
+    if (!inc.empty() && inc[0] != '/') inc = (fs::path(path).parent_path() / inc).lexically_normal().string();
+    if (seen->insert(inc).second) {
+      out->push_back(inc);
+      FindIncludes(inc, out, seen, depth + 1);
+    }
+  }
+}
 
 Diagnostic MakeDiagnostic(Diagnostic::Level level, std::string file, int line, std::string message) {
   Diagnostic d;
@@ -184,6 +218,7 @@ Result<int> CompileAll(const std::vector<SourceFile>& files, const CompileOption
   if (yr_compiler_create(&compiler) != ERROR_SUCCESS) return ResourceExhaustedError("cannot create a YARA compiler");
   CompilerSink sink{diagnostics, options.fail_on_warnings};
   yr_compiler_set_callback(compiler, CompilerCallback, &sink);
+
   for (const auto& [name, value] : options.externals) {
     if (Status s = DefineExternal(compiler, name, value); !s.ok()) {
       yr_compiler_destroy(compiler);
@@ -222,6 +257,8 @@ Result<CompileResult> CompileFiles(std::vector<SourceFile> files, const CompileO
   // until every remaining file compiles: one extra pass per bad file.
   std::vector<Diagnostic> pass_diagnostics;
   YR_RULES* rules = nullptr;
+  std::vector<std::string> all_files;
+  for (const auto& f : files) all_files.push_back(f.path);
   for (;;) {
     pass_diagnostics.clear();
     RAMPART_ASSIGN_OR_RETURN(const int bad, CompileAll(files, options, &pass_diagnostics, &rules));
@@ -247,6 +284,13 @@ Result<CompileResult> CompileFiles(std::vector<SourceFile> files, const CompileO
     return InvalidArgumentError(msg);
   }
   for (const auto& f : files) result.loaded_files.push_back(f.path);
+  // Every file read, rejected ones too (fixing one changes the result).
+  std::set<std::string> seen(all_files.begin(), all_files.end());
+  const size_t top_level = all_files.size();
+  for (size_t i = 0; i < top_level; ++i) FindIncludes(all_files[i], &all_files, &seen);
+  for (const auto& path : all_files) {
+    if (auto id = IdentifyInput(path)) result.inputs.push_back(std::move(*id));
+  }
   auto version = RulesVersion(rules, options.externals);
   if (!version) {
     yr_rules_destroy(rules);
@@ -305,6 +349,72 @@ Result<CompileResult> CompileRulesFromString(const std::string& text, const std:
   result.rules = RuleSetAccess::Make(rules, std::move(version), externals);
   result.loaded_files.push_back(name);
   return result;
+}
+
+Result<std::vector<std::string>> ExpandRuleSources(const std::vector<std::string>& sources) {
+  std::vector<SourceFile> files;
+  RAMPART_RETURN_IF_ERROR(ExpandSources(sources, &files));
+  std::vector<std::string> out;
+  for (const auto& f : files) out.push_back(f.ns + ":" + f.path);
+  return out;
+}
+
+Result<InputFile> IdentifyInput(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, path);
+  InputFile f;
+  f.path = path;
+  f.device = st.st_dev;
+  f.inode = st.st_ino;
+  f.size = static_cast<uint64_t>(st.st_size);
+  f.mtime_nanos = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  f.ctime_nanos = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  return f;
+}
+
+namespace {
+size_t AppendWrite(const void* ptr, size_t size, size_t count, void* user_data) {
+  static_cast<std::string*>(user_data)->append(static_cast<const char*>(ptr), size * count);
+  return count;
+}
+struct ReadState {
+  std::string_view bytes;
+  size_t pos = 0;
+};
+size_t ReadFromView(void* ptr, size_t size, size_t count, void* user_data) {
+  auto* r = static_cast<ReadState*>(user_data);
+  if (size == 0) return 0;
+  const size_t want = size * count;
+  if (r->bytes.size() - r->pos < want) return 0;
+  std::memcpy(ptr, r->bytes.data() + r->pos, want);
+  r->pos += want;
+  return count;
+}
+}  // namespace
+
+Result<std::string> SaveCompiledRules(const RuleSet& rules) {
+  std::string out;
+  YR_STREAM stream{};
+  stream.user_data = &out;
+  stream.write = AppendWrite;
+  const int rc = yr_rules_save_stream(static_cast<YR_RULES*>(rules.native()), &stream);
+  if (rc != ERROR_SUCCESS) return InternalError("cannot serialise compiled rules (yara error " + std::to_string(rc) + ")");
+  return out;
+}
+
+Result<std::shared_ptr<const RuleSet>> LoadCompiledRules(std::string_view bytes, std::string version,
+                                                         std::map<std::string, std::string> externals) {
+  RAMPART_RETURN_IF_ERROR(EnsureLibraryInitialized());
+  ReadState state{bytes, 0};
+  YR_STREAM stream{};
+  stream.user_data = &state;
+  stream.read = ReadFromView;
+  YR_RULES* rules = nullptr;
+  const int rc = yr_rules_load_stream(&stream, &rules);
+  if (rc != ERROR_SUCCESS) {
+    return DataLossError("compiled rules do not load (yara error " + std::to_string(rc) + ")");
+  }
+  return std::shared_ptr<const RuleSet>(RuleSetAccess::Make(rules, std::move(version), std::move(externals)));
 }
 
 }  // namespace rampart::yara

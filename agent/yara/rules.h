@@ -49,6 +49,18 @@ struct Diagnostic {
 
 class RuleSet;
 
+// A file the compiler read (a rule file or one it includes), identified as
+// the scan cache identifies files.
+struct InputFile {
+  std::string path;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_nanos = 0;
+  int64_t ctime_nanos = 0;
+  friend bool operator==(const InputFile&, const InputFile&) = default;
+};
+
 struct CompileResult {
   std::shared_ptr<const RuleSet> rules;
   // Every error and warning. A file with an error is left out and the others
@@ -56,6 +68,9 @@ struct CompileResult {
   std::vector<Diagnostic> diagnostics;
   std::vector<std::string> loaded_files;   // Top-level files that compiled.
   std::vector<std::string> rejected_files; // Top-level files left out because of errors.
+  // Every file read (top-level files in order, then included files), so a
+  // cache of compiled rules can tell whether any changed.
+  std::vector<InputFile> inputs;
 };
 
 // Compiles every usable rule file. kInvalidArgument when no source is given,
@@ -67,6 +82,18 @@ Result<CompileResult> CompileRules(const CompileOptions& options);
 // rule sets pushed by the controller and for tests.
 Result<CompileResult> CompileRulesFromString(const std::string& text, const std::string& name,
                                              const std::map<std::string, std::string>& externals = {});
+
+// The top-level rule files `sources` stand for, as "NAMESPACE:PATH", in
+// the order they are compiled (folders expanded, sorted).
+Result<std::vector<std::string>> ExpandRuleSources(const std::vector<std::string>& sources);
+// The identity of `path` now; kNotFound when it is gone.
+Result<InputFile> IdentifyInput(const std::string& path);
+
+// Compiled rules as bytes (libyara's own format, valid for this libyara
+// version) and back. LoadCompiledRules keeps `version` and `externals`.
+Result<std::string> SaveCompiledRules(const RuleSet& rules);
+Result<std::shared_ptr<const RuleSet>> LoadCompiledRules(std::string_view bytes, std::string version,
+                                                         std::map<std::string, std::string> externals);
 
 class RuleSet {
  public:

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/tls/digest.h"
+
 namespace rampart::yara {
 namespace {
 
@@ -153,5 +155,81 @@ Status ScanCache::Store(const std::string& path, const FileIdentity& id, const s
 }
 
 Status ScanCache::Forget(const std::string& path) { return db_->Delete(cf_, FileKey(path)); }
+
+Result<CompileResult> ScanCache::CompileRules(const CompileOptions& options, bool* from_cache) {
+  if (from_cache) *from_cache = false;
+  RAMPART_ASSIGN_OR_RETURN(const std::vector<std::string> expanded, ExpandRuleSources(options.sources));
+  std::string key_text;
+  for (const auto& s : options.sources) key_text += s + "\n";
+  for (const auto& [k, v] : options.externals) key_text += "-d " + k + "=" + v + "\n";
+  key_text += options.fail_on_warnings ? "strict" : "lenient";
+  const std::string key = "c" + tls::Sha256Hex(key_text);
+
+  // A stored compile: header JSON, a NUL, then libyara's compiled form.
+  if (auto stored = db_->Get(cf_, key); stored) {
+    const size_t nul = stored->find('\0');
+    nlohmann::json h = nlohmann::json::parse(std::string_view(*stored).substr(0, nul), nullptr, false);
+    bool fresh = nul != std::string::npos && h.is_object() && h.value("files", nlohmann::json()) == expanded;
+    CompileResult cached;
+    if (fresh) {
+      try {
+        for (const auto& in : h.at("inputs")) {
+          InputFile f{in.at(0).get<std::string>(), in.at(1).get<uint64_t>(), in.at(2).get<uint64_t>(),
+                      in.at(3).get<uint64_t>(),    in.at(4).get<int64_t>(),  in.at(5).get<int64_t>()};
+          auto now = IdentifyInput(f.path);
+          if (!now || !(*now == f)) {
+            fresh = false;
+            break;
+          }
+          cached.inputs.push_back(std::move(f));
+        }
+        for (const auto& d : h.at("diagnostics")) {
+          Diagnostic diag;
+          diag.level = d.at(0).get<int>() == 0 ? Diagnostic::Level::kError : Diagnostic::Level::kWarning;
+          diag.file = d.at(1).get<std::string>();
+          diag.line = d.at(2).get<int>();
+          diag.message = d.at(3).get<std::string>();
+          diag.text = d.at(4).get<std::string>();
+          cached.diagnostics.push_back(std::move(diag));
+        }
+        cached.loaded_files = h.at("loaded").get<std::vector<std::string>>();
+        cached.rejected_files = h.at("rejected").get<std::vector<std::string>>();
+      } catch (const nlohmann::json::exception&) {
+        fresh = false;
+      }
+    }
+    if (fresh) {
+      auto rules = LoadCompiledRules(std::string_view(*stored).substr(nul + 1), h.value("version", ""),
+                                     options.externals);
+      if (rules) {
+        cached.rules = std::move(*rules);
+        if (from_cache) *from_cache = true;
+        return cached;
+      }
+    }
+  }
+  RAMPART_ASSIGN_OR_RETURN(CompileResult result, ::rampart::yara::CompileRules(options));
+  auto bytes = SaveCompiledRules(*result.rules);
+  if (bytes) {
+    nlohmann::json h;
+    h["files"] = expanded;
+    h["version"] = result.rules->version();
+    h["inputs"] = nlohmann::json::array();
+    for (const auto& f : result.inputs) {
+      h["inputs"].push_back({f.path, f.device, f.inode, f.size, f.mtime_nanos, f.ctime_nanos});
+    }
+    h["diagnostics"] = nlohmann::json::array();
+    for (const auto& d : result.diagnostics) {
+      h["diagnostics"].push_back({d.level == Diagnostic::Level::kError ? 0 : 1, d.file, d.line, d.message, d.text});
+    }
+    h["loaded"] = result.loaded_files;
+    h["rejected"] = result.rejected_files;
+    std::string value = h.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    value.push_back('\0');
+    value += *bytes;
+    (void)db_->Put(cf_, key, value);  // A failed store costs a compile next time.
+  }
+  return result;
+}
 
 }  // namespace rampart::yara

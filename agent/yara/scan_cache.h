@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/yara/rules.h"
 #include "agent/yara/scanner.h"
 #include "common/rocks/rocks.h"
 #include "common/status/status.h"
@@ -55,6 +56,13 @@ class ScanCache {
                bool has_strings);
   // Deletes the record of a file that no longer exists.
   Status Forget(const std::string& path);
+
+  // Compiled rules, cached too: when the sources expand to the same files
+  // and no file the compiler read (rule files, included files) changed
+  // identity, the stored compiled form is loaded instead of compiling again
+  // (with the diagnostics of the compile that made it). Otherwise compiles
+  // and stores. `from_cache` (optional) says which happened.
+  Result<CompileResult> CompileRules(const CompileOptions& options, bool* from_cache = nullptr);
 
   uint64_t hits() const { return hits_.load(); }
   uint64_t misses() const { return misses_.load(); }

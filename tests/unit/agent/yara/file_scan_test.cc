@@ -214,3 +214,53 @@ TEST(ThreadBudgetTest, BadIoniceIsRejected) {
 
 }  // namespace
 }  // namespace rampart::yara
+
+namespace rampart::yara {
+namespace {
+
+TEST(CompiledRulesCacheTest, UnchangedRulesLoadFromTheCacheAndAnyChangeRecompiles) {
+  ScopedTempDir dir("rulecache");
+  WriteTextFile(dir.File("rules/inc/common.yar"), "rule included { strings: $a = \"one\" condition: $a }\n");
+  WriteTextFile(dir.File("rules/main.yar"), "include \"inc/common.yar\"\nrule main { condition: included }\n");
+  WriteTextFile(dir.File("rules/bad.yar"), "rule bad { condition: nope }\n");
+  auto cache = ScanCache::Open(dir.File("cache"));
+  ASSERT_TRUE(cache.has_value());
+  CompileOptions options{.sources = {dir.File("rules/main.yar"), dir.File("rules/bad.yar")}};
+  bool hit = true;
+  auto first = (*cache)->CompileRules(options, &hit);
+  ASSERT_TRUE(first.has_value()) << first.error();
+  EXPECT_FALSE(hit);
+  ASSERT_EQ(first->inputs.size(), 3u);  // main.yar, bad.yar and the included file.
+  auto second = (*cache)->CompileRules(options, &hit);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(hit);
+  EXPECT_EQ(second->rules->version(), first->rules->version());
+  EXPECT_EQ(second->rules->rule_count(), first->rules->rule_count());
+  ASSERT_EQ(second->diagnostics.size(), first->diagnostics.size());  // The bad file is still reported.
+  EXPECT_EQ(second->diagnostics[0].text, first->diagnostics[0].text);
+  auto scanner = Scanner::Create(second->rules);
+  ASSERT_TRUE(scanner.has_value());
+  const std::string data = "one";
+  auto m = (*scanner)->ScanMemory(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), 3));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->size(), 2u);
+  // An included file changes: compiled again, new version.
+  WriteTextFile(dir.File("rules/inc/common.yar"), "rule included { strings: $a = \"two\" condition: $a }\n");
+  auto third = (*cache)->CompileRules(options, &hit);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_FALSE(hit);
+  EXPECT_NE(third->rules->version(), first->rules->version());
+  // A new file in a folder source: compiled again.
+  CompileOptions folder{.sources = {dir.File("rules/inc")}};
+  ASSERT_TRUE((*cache)->CompileRules(folder, &hit).has_value());
+  ASSERT_TRUE((*cache)->CompileRules(folder, &hit).has_value());
+  EXPECT_TRUE(hit);
+  WriteTextFile(dir.File("rules/inc/more.yar"), "rule more { condition: false }\n");
+  auto grown = (*cache)->CompileRules(folder, &hit);
+  ASSERT_TRUE(grown.has_value());
+  EXPECT_FALSE(hit);
+  EXPECT_EQ(grown->rules->rule_count(), 2u);
+}
+
+}  // namespace
+}  // namespace rampart::yara
