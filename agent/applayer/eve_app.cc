@@ -114,6 +114,7 @@ void WriteDnsAnswerObject(eve::JsonWriter& w, const DnsMessage& m) {
   w.Uint("version", 2);
   w.String("type", "answer");
   w.Uint("id", m.id);
+  w.Uint("tx_id", m.tx_id);
   w.String("flags", Hex(m.flags));
   w.Bool("qr", true);
   if (m.flags & 0x0400) w.Bool("aa", true);

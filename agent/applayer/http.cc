@@ -839,7 +839,10 @@ void HttpParser::Close(std::vector<HttpTx*>* progressed) {
   }
   for (int dir = 0; dir < 2; ++dir) {
     Direction& d = dir_[dir];
-    if (d.state == State::kBodyClose && d.tx != nullptr) FinishMessage(dir, progressed);
+    if (d.tx == nullptr) continue;
+    // A body until close ends here; so does a head that was cut short (an
+    // HTTP/0.9 request line with nothing after it).
+    if (d.state == State::kBodyClose || d.state == State::kHead) FinishMessage(dir, progressed);
   }
 }
 
