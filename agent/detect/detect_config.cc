@@ -24,9 +24,21 @@ void ReadDetectOptions(config::Section s, const std::string& base_dir, DetectOpt
     out->vars[name] = v;
   }
   if (!vars.empty()) {
-    RuleVars check = RuleVars::Defaults();
-    for (const auto& [k, v] : out->vars) check.Set(k, v);
-    if (Status st = check.Validate(); !st.ok()) s.Problem("vars", st.message());
+    // Each configured variable must parse (with the others it refers to).
+    RuleVars merged = RuleVars::Defaults();
+    for (const auto& [k, v] : out->vars) merged.Set(k, v);
+    const VarLookup lookup = merged.Lookup();
+    for (const auto& [k, v] : out->vars) {
+      std::string problem;
+      if (k.ends_with("_PORTS") || k.ends_with("_PORT")) {
+        auto ports = PortSet::Parse(v, lookup);
+        if (!ports) problem = ports.error().message();
+      } else {
+        auto addrs = IpSet::Parse(v, lookup);
+        if (!addrs) problem = addrs.error().message();
+      }
+      if (!problem.empty()) s.Problem("vars", "$" + k + ": " + problem);
+    }
   }
   std::string cls = out->classification_file;
   s.String("classification_file", &cls);
@@ -34,6 +46,16 @@ void ReadDetectOptions(config::Section s, const std::string& base_dir, DetectOpt
   out->classification_file = cls;
   s.Int("stream_chunk_size", &out->engine.stream_chunk_size, 1, 1 << 24);
   s.Int("inspection_recursion_limit", &out->engine.recursion_limit, 10, 1 << 20);
+  if (out->enabled && !out->rule_files.empty()) {
+    if (auto expanded = ExpandRuleFiles(out->rule_files); !expanded) {
+      s.Problem("rule_files", expanded.error().message());
+    }
+  }
+  if (!out->classification_file.empty()) {
+    if (auto c = Classifications::Load(out->classification_file); !c) {
+      s.Problem("classification_file", c.error().message());
+    }
+  }
 }
 
 Result<std::vector<std::string>> ExpandRuleFiles(const std::vector<std::string>& patterns) {

@@ -98,7 +98,8 @@ std::string ChannelKey(const MatchList& l) {
     if (t.re) k += ":" + t.re->pattern();
     k += ":" + std::to_string(t.b64_bytes) + "," + std::to_string(t.b64_offset) + "," +
          std::to_string(static_cast<int>(t.b64_mode)) + "," + std::to_string(t.max_size) + "," +
-         std::to_string(t.slice_offset) + "," + std::to_string(t.slice_length);
+         std::to_string(t.slice_offset) + "," + std::to_string(t.slice_length) + (t.slice_truncate ? "t" : "") + "," + std::to_string(t.key_len) +
+         "," + std::to_string(t.key_offset) + "," + std::to_string(t.data_offset);
   }
   return k;
 }
@@ -830,6 +831,8 @@ struct Detector::Impl {
         return c.bit_op == Check::BitOp::kIsSet ? set : !set;
       }
       case K::kAppLayerProtocol: {
+        // Until the protocol is known the keyword matches nothing, negated or not.
+        if (p->app_proto == AppProto::kUnknown) return c.proto == AppProto::kUnknown && !c.negated;
         bool eq;
         if (c.proto == AppProto::kUnknown) {
           eq = p->app_proto == AppProto::kUnknown;

@@ -629,7 +629,13 @@ bool ApplyTransforms(const std::vector<Transform>& transforms, std::span<const u
         break;
       }
       case TransformKind::kXor:
-        if (!t.key.empty()) {
+        if (t.key_len > 0) {
+          if (static_cast<size_t>(t.key_offset) + t.key_len > s.size() || t.data_offset > s.size()) return false;
+          const std::string key = s.substr(t.key_offset, t.key_len);
+          tmp.assign(s, t.data_offset);
+          for (size_t i = 0; i < tmp.size(); ++i) tmp[i] = static_cast<char>(tmp[i] ^ key[i % key.size()]);
+          s.swap(tmp);
+        } else if (!t.key.empty()) {
           for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(s[i] ^ t.key[i % t.key.size()]);
         }
         break;
@@ -671,14 +677,22 @@ bool ApplyTransforms(const std::vector<Transform>& transforms, std::span<const u
         s.swap(tmp);
         break;
       case TransformKind::kSubslice: {
+        // Out of range gives an empty buffer; truncate clamps instead.
         const int64_t n = static_cast<int64_t>(s.size());
         int64_t start = t.slice_offset >= 0 ? t.slice_offset : n + t.slice_offset;
-        start = std::clamp<int64_t>(start, 0, n);
         int64_t end = n;
-        if (t.slice_length > 0) end = std::min<int64_t>(n, start + t.slice_length);
-        if (t.slice_length < 0) end = std::max<int64_t>(start, n + t.slice_length);
-        tmp.assign(s, static_cast<size_t>(start), static_cast<size_t>(end - start));
-        s.swap(tmp);
+        if (t.slice_length > 0) end = start + t.slice_length;
+        if (t.slice_length < 0) end = n + t.slice_length;
+        if (t.slice_truncate) {
+          start = std::clamp<int64_t>(start, 0, n);
+          end = std::clamp<int64_t>(end, 0, n);
+        }
+        if (start < 0 || start > n || end > n || end < start) {
+          s.clear();
+        } else {
+          tmp.assign(s, static_cast<size_t>(start), static_cast<size_t>(end - start));
+          s.swap(tmp);
+        }
         break;
       }
       case TransformKind::kStripPseudoHeaders: {

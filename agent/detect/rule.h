@@ -160,6 +160,11 @@ enum class TransformKind : uint8_t {
 struct Transform {
   TransformKind kind;
   std::string key;  // xor key bytes
+  // xor with a key taken from the buffer ("xor: offset 4, extract 4 0"):
+  // `key_len` bytes at `key_offset`, applied to the buffer from `data_offset`.
+  uint32_t key_len = 0;
+  uint32_t key_offset = 0;
+  uint32_t data_offset = 0;
   std::shared_ptr<const Regex> re;  // pcrexform
   // from_base64
   uint32_t b64_bytes = 0;
@@ -171,6 +176,7 @@ struct Transform {
   // negative: stop that many bytes before the end).
   int32_t slice_offset = 0;
   int32_t slice_length = 0;
+  bool slice_truncate = false;  // Clamp to the buffer instead of yielding an empty buffer.
 };
 
 struct MatchList {

@@ -439,8 +439,10 @@ class RuleInspector final : public sensor::Inspector {
     for (std::string_view e : p->events) {
       if (e == "stream.pkt_retransmission") retransmission = true;
     }
-    p->stream_added = ev.stream != nullptr ||
-                      (!pv.payload.empty() && fs->was_established && !retransmission && !(pv.tcp_flags & sensor::kTcpSyn));
+    // Data on a SYN (TCP Fast Open) is inspected in the packet, where
+    // flags:S can see it.
+    const bool syn = (pv.tcp_flags & sensor::kTcpSyn) != 0;
+    p->stream_added = !syn && (ev.stream != nullptr || (!pv.payload.empty() && fs->was_established && !retransmission));
   }
 
   void BuildTxs(const sensor::AppLayerView& app, PacketInput* p) {

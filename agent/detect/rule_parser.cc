@@ -1021,7 +1021,27 @@ class Parser {
     MatchList& l = rule_->lists[static_cast<size_t>(current_list_)];
     Transform t{kind};
     std::string_view v = Trim(value);
-    if (kind == TransformKind::kXor) {
+    if (kind == TransformKind::kXor && !v.empty() && v[0] != '"') {
+      // Suricata 9: "[offset N,] extract LEN KEY_OFFSET".
+      for (auto part : Split(v, ',')) {
+        auto words = Split(part, ' ');
+        std::erase_if(words, [](std::string_view w) { return w.empty(); });
+        if (words.size() == 2 && words[0] == "offset") {
+          auto n = ParseUint(words[1]);
+          if (!n || *n > 65535) return Fail("bad xor offset");
+          t.data_offset = static_cast<uint32_t>(*n);
+        } else if (words.size() == 3 && words[0] == "extract") {
+          auto len = ParseUint(words[1]);
+          auto off = ParseUint(words[2]);
+          if (!len || *len == 0 || *len > 255 || !off || *off > 65535) return Fail("bad xor extract");
+          t.key_len = static_cast<uint32_t>(*len);
+          t.key_offset = static_cast<uint32_t>(*off);
+        } else {
+          return Fail("expected a \"hex key\" or [offset N,] extract LEN OFFSET");
+        }
+      }
+      if (t.key_len == 0) return Fail("needs a key: \"hex\" or extract LEN OFFSET");
+    } else if (kind == TransformKind::kXor) {
       std::string_view key = Unquote(v);
       if (key.empty() || key.size() % 2 != 0) return Fail("xor key must be an even number of hex digits");
       std::string err;
@@ -1075,12 +1095,18 @@ class Parser {
       auto off = ParseInt(parts[0]);
       if (!off || *off < -65535 || *off > 65535) return Fail("expected 'offset[, length]'");
       t.slice_offset = static_cast<int32_t>(*off);
-      if (parts.size() > 1) {
-        auto len = ParseInt(parts[1]);
+      size_t next = 1;
+      if (parts.size() > next && parts[next] != "truncate") {
+        auto len = ParseInt(parts[next]);
         if (!len || *len < -65535 || *len > 65535 || *len == 0) return Fail("bad length");
         t.slice_length = static_cast<int32_t>(*len);
+        ++next;
       }
-      if (parts.size() > 2) return Fail("expected 'offset[, length]'");
+      if (parts.size() > next && parts[next] == "truncate") {
+        t.slice_truncate = true;
+        ++next;
+      }
+      if (parts.size() > next) return Fail("expected 'offset[, length][, truncate]'");
     } else if (has_value && !v.empty()) {
       return Fail("takes no value");
     }

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "agent/detect/detect_config.h"
 #include "agent/host/host_sensors.h"
 #include "agent/ship/transport.h"
 #include "common/log/log.h"
@@ -24,6 +25,7 @@ struct AgentConfig {
   log::Options log;
   host::HostSensorsOptions host;                     // agent.host and agent.yara (agent/host/host_sensors.h).
   ship::TransportConfig transport;                   // agent.spool, agent.controller, agent.inputs (agent/ship/transport.h).
+  detect::DetectOptions detect;                      // agent.detect: rule files, variables (agent/detect/detect_config.h).
 };
 
 // kInvalidArgument listing every problem ("agent.log.level: must be one of

@@ -28,6 +28,24 @@ Status RunAgent(const AgentConfig& config) {
   auto host_sensors = host::HostSensors::Start(config.host, spool_sink.get());
   if (!host_sensors) return host_sensors.error().WithContext("host sensors");
   log::Info("agent", "host sensors running");
+  // Network rules (agent.detect): loaded and checked at start, so a bad rule
+  // set is reported now; the engine is what network sensor workers share
+  // through detect::RuleInspectorFactory.
+  std::unique_ptr<detect::Engine> rules;
+  if (config.detect.enabled && !config.detect.rule_files.empty()) {
+    detect::LoadReport report;
+    auto engine = detect::BuildEngine(config.detect, &report);
+    if (!engine) return engine.error().WithContext("agent.detect");
+    constexpr size_t kShown = 20;
+    for (size_t i = 0; i < report.errors.size() && i < kShown; ++i) {
+      log::Warn("detect", "rule not loaded", {{"problem", report.errors[i]}});
+    }
+    if (report.errors.size() > kShown) {
+      log::Warn("detect", "more rules not loaded", {{"count", report.errors.size() - kShown}});
+    }
+    log::Info("detect", "rules loaded", {{"summary", report.Summary()}, {"rules", (*engine)->rule_count()}});
+    rules = std::move(*engine);
+  }
   // EVE files to follow, and the stream to the controller once enrolled (agent/ship).
   auto transport = ship::AgentTransport::Start(config.transport, config.data_dir, **spool,
                                                VersionLine("rampart-agent"), config.name);
