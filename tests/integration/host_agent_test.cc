@@ -9,6 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +21,7 @@
 #include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "agent/store/spool.h"
 #include "rampart/v1/event.pb.h"
@@ -194,6 +198,54 @@ TEST_F(HostAgentTest, BadHostConfigIsReportedWithKeyPathsAndLines) {
   EXPECT_THAT(r.err, ::testing::HasSubstr("agent.host.logins.source: must be one of auto, journal, files"));
   EXPECT_THAT(r.err, ::testing::HasSubstr("agent.yara.scan.window: want HH:MM, got '25:00'"));
   EXPECT_THAT(r.err, ::testing::HasSubstr("agent.yara.scan.paths: scheduled scans need agent.yara.rules"));
+}
+
+TEST(HostSnapshotTest, OnceJsonListsResourcesOurSocketAndOurProcess) {
+  // A listening socket held by this test process must show up with our pid.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  auto r = testing::RunProcess({ProgramPath("rampart-agent"), "host", "--once", "--json"}, std::chrono::seconds(120));
+  ::close(fd);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int stats = 0;
+  bool socket_found = false, process_found = false;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j["event_type"] == "stats") {
+      ++stats;
+      EXPECT_GT(j["stats"]["host"]["memory"]["total"].get<uint64_t>(), 0u);
+    }
+    if (j["event_type"] == "socket" && j["socket"]["local_port"] == port) {
+      EXPECT_EQ(j["socket"]["pid"], ::getpid());
+      socket_found = true;
+    }
+    if (j["event_type"] == "process" && j["process"]["pid"] == ::getpid()) {
+      EXPECT_EQ(j["process"]["exe"], std::filesystem::read_symlink("/proc/self/exe").string());
+      EXPECT_EQ(j["process"]["sha256"].get<std::string>().size(), 64u);
+      process_found = true;
+    }
+  }
+  EXPECT_EQ(stats, 1);
+  EXPECT_TRUE(socket_found) << "port " << port;
+  EXPECT_TRUE(process_found);
+  ScopedTempDir dir("snapshot");
+  testing::WriteTextFile(dir.File("eve.json"), r.out);
+  auto check = testing::RunProcess({testing::SystemPython(), testing::SourceDir() + "/tests/tools/eve_validate.py",
+                                    "--schema", testing::SharedDataDir() + "/eve-schema/schema.json", "--extension",
+                                    testing::SourceDir() + "/common/eve/rampart-eve-extension.json", dir.File("eve.json")});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  auto usage = testing::RunProcess({ProgramPath("rampart-agent"), "host"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, ::testing::HasSubstr("only --once is supported"));
 }
 
 }  // namespace
