@@ -36,6 +36,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   ReadLog(agent.Child("log"), &cfg.log);
   host::ReadHostConfig(agent, &cfg.host);
   ship::ReadTransportConfig(agent, &cfg.transport);
+  sensor::ReadCaptureConfig(agent.Child("capture"), &cfg.capture);
   detect::ReadDetectOptions(agent.Child("detect"), std::filesystem::path(path).parent_path().string(), &cfg.detect);
   RAMPART_RETURN_IF_ERROR(doc.Finish());
   if (cfg.name.empty()) cfg.name = HostName();

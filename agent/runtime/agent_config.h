@@ -12,6 +12,7 @@
 
 #include "agent/detect/detect_config.h"
 #include "agent/host/host_sensors.h"
+#include "agent/sensor/live.h"
 #include "agent/ship/transport.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
@@ -25,6 +26,7 @@ struct AgentConfig {
   log::Options log;
   host::HostSensorsOptions host;                     // agent.host and agent.yara (agent/host/host_sensors.h).
   ship::TransportConfig transport;                   // agent.spool, agent.controller, agent.inputs (agent/ship/transport.h).
+  sensor::CaptureConfig capture;                     // agent.capture: live network sensor (agent/sensor/live.h).
   detect::DetectOptions detect;                      // agent.detect: rule files, variables (agent/detect/detect_config.h).
 };
 

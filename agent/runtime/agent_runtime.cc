@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "agent/host/host_sensors.h"
+#include "agent/sensor/live.h"
 #include "agent/ship/transport.h"
 #include "agent/store/spool.h"
 #include "common/log/log.h"
@@ -28,6 +29,13 @@ Status RunAgent(const AgentConfig& config) {
   auto host_sensors = host::HostSensors::Start(config.host, spool_sink.get());
   if (!host_sensors) return host_sensors.error().WithContext("host sensors");
   log::Info("agent", "host sensors running");
+  // The network sensor (agent.capture): live capture into the same sink.
+  std::unique_ptr<sensor::LiveSensor> network;
+  if (config.capture.enabled) {
+    auto started = sensor::LiveSensor::Start(config.capture, spool_sink.get(), /*inspector=*/nullptr);
+    if (!started) return started.error().WithContext("agent.capture");
+    network = std::move(*started);
+  }
   // Network rules (agent.detect): loaded and checked at start, so a bad rule
   // set is reported now; the engine is what network sensor workers share
   // through detect::RuleInspectorFactory.
@@ -53,6 +61,7 @@ Status RunAgent(const AgentConfig& config) {
 
   WaitForShutdown();
   log::Info("agent", "stopping");
+  if (network) network->Stop();
   (*host_sensors)->Stop();
   (*transport)->Stop(std::chrono::seconds(5));
   log::Info("agent", "stopped");

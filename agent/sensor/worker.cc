@@ -89,8 +89,7 @@ flow::FlowTableOptions TableOptions(const SensorOptions& o, int index) {
 
 Worker::Worker(int index, const SensorOptions& options, capture::LinkType link, eve::EveSink* sink,
                std::unique_ptr<Inspector> inspector)
-    : index_(index),
-      options_(options),
+    : options_(options),
       sink_(sink),
       decoder_(link, options.decoder),
       defrag_(options.defrag),

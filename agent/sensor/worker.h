@@ -88,7 +88,6 @@ class Worker final : public AlertSink {
   void FillAppView(applayer::FlowApp* app, bool flow_end);
   FlowData* Data(flow::Flow& f);
 
-  int index_;
   const SensorOptions& options_;
   eve::EveSink* sink_;
   decode::Decoder decoder_;
