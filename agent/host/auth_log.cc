@@ -50,7 +50,8 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 }
 
 bool ValidDate(int y, int mo, int d, int h, int mi, int s) {
-  return y >= 1970 && y < 3000 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 &&
+  // Nanoseconds since 1970 fit in int64 until 2262.
+  return y >= 1970 && y <= 2200 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 &&
          mi < 60 && s >= 0 && s <= 60;
 }
 
