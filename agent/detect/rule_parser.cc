@@ -47,7 +47,6 @@ struct RawOption {
 
 bool SplitOptions(std::string_view body, std::vector<RawOption>* out, std::string* error) {
   std::string cur;
-  bool in_quote = false;
   auto flush = [&]() -> bool {
     std::string_view t = Trim(cur);
     if (t.empty()) {
@@ -74,6 +73,17 @@ bool SplitOptions(std::string_view body, std::vector<RawOption>* out, std::strin
       o.value = std::string(Trim(t.substr(colon + 1)));
       o.has_value = true;
     }
+    if (o.has_value && !o.value.empty() && o.value.front() == '"') {
+      // As Suricata: a value that opens a quote closes it (an unescaped ';'
+      // inside quotes ends the option early, so this is usually that).
+      size_t backslashes = 0;
+      for (size_t i = o.value.size() - 1; i > 0 && o.value[i - 1] == '\\'; --i) ++backslashes;
+      if (o.value.size() < 2 || o.value.back() != '"' || backslashes % 2 == 1) {
+        *error = "'" + o.name + "': quoted value " + o.value +
+                 " is not closed (possible missing semicolon, or a ';' inside quotes not escaped as '\\;')";
+        return false;
+      }
+    }
     if (o.name.empty()) {
       *error = "empty keyword name in '" + std::string(t) + "'";
       return false;
@@ -95,11 +105,9 @@ bool SplitOptions(std::string_view body, std::vector<RawOption>* out, std::strin
       cur.push_back(body[++i]);
       continue;
     }
-    if (c == '"') in_quote = !in_quote;
     if (c == ';') {
       // Suricata requires ';' inside a quoted value to be escaped; an
       // unescaped one ends the option there, as it does in Suricata.
-      in_quote = false;
       if (!flush()) return false;
       continue;
     }
@@ -109,7 +117,6 @@ bool SplitOptions(std::string_view body, std::vector<RawOption>* out, std::strin
     *error = "the last option '" + std::string(Trim(cur)) + "' is not terminated by ';'";
     return false;
   }
-  (void)in_quote;
   return true;
 }
 

@@ -179,6 +179,9 @@ TEST_F(RuleParserTest, MalformedRulesFailWithReason) {
       {"alert dns any any -> any any (http.uri; content:\"x\"; sid:1;)", "cannot be used"},
       {"alert http any any -> any any (http.method; content:\"x\"; content:\"y\"; http_uri; sid:1;)",
        "sticky buffer is active"},
+      // An unescaped ';' inside quotes ends the option: the quote is left open.
+      {"alert tcp any any -> any any (msg:\"a; b\"; sid:1;)", "is not closed"},
+      {"alert tcp any any -> any any (msg:\"escaped end\\\"; sid:1;)", "is not closed"},
   };
   for (const Case& c : cases) {
     ParseResult r = Parse(c.text);
