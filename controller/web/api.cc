@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <optional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -67,6 +69,13 @@ std::optional<int64_t> ParseInt(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
+}
+
+// Unix milliseconds as nanoseconds; nullopt unless a number in 0..year 2262.
+std::optional<int64_t> MillisToNanos(std::string_view s) {
+  auto v = ParseInt(s);
+  if (!v || *v < 0 || *v > INT64_MAX / 1'000'000) return std::nullopt;
+  return *v * 1'000'000;
 }
 
 json SummaryJson(const cs::EventSummary& s) {
@@ -236,14 +245,14 @@ struct Api::Impl {
     cs::Query q;
     *empty = false;
     if (r.HasQuery("from")) {
-      auto v = ParseInt(r.Query("from"));
+      auto v = MillisToNanos(r.Query("from"));
       if (!v) return InvalidArgumentError("from: unix milliseconds expected");
-      q.from_unix_nanos = *v * 1'000'000;
+      q.from_unix_nanos = *v;
     }
     if (r.HasQuery("to")) {
-      auto v = ParseInt(r.Query("to"));
+      auto v = MillisToNanos(r.Query("to"));
       if (!v) return InvalidArgumentError("to: unix milliseconds expected");
-      q.to_unix_nanos = *v * 1'000'000;
+      q.to_unix_nanos = *v;
     }
     for (auto s : r.QueryAll("severity")) {
       auto v = ParseInt(s);
@@ -321,8 +330,11 @@ struct Api::Impl {
     q.agents = {s.id.agent_id};
     q.address = s.src_ip;
     q.kinds = {cs::EventKind::kFlow, cs::EventKind::kDns, cs::EventKind::kHttp, cs::EventKind::kTls};
-    q.from_unix_nanos = s.observed_unix_nanos - 600'000'000'000LL;
-    q.to_unix_nanos = s.observed_unix_nanos + 600'000'000'000LL;
+    // Saturating: the observed time comes from an agent and may be anything.
+    constexpr int64_t kWindow = 600'000'000'000LL;
+    const int64_t t = s.observed_unix_nanos;
+    q.from_unix_nanos = t > kWindow ? t - kWindow : 0;
+    q.to_unix_nanos = t < INT64_MAX - kWindow ? t + kWindow : INT64_MAX;
     q.limit = 100;
     auto page = deps.store->QueryEvents(q);
     if (!page) return ctx;
@@ -498,8 +510,16 @@ struct Api::Impl {
     if (!p.SeesSite(site)) return HttpResponse::Error(404, "no such site");
     const int64_t now = deps.clock->NowNanos();
     int64_t from = now - 24LL * 3600 * 1'000'000'000, to = now;
-    if (auto v = ParseInt(r.Query("from"))) from = *v * 1'000'000;
-    if (auto v = ParseInt(r.Query("to"))) to = *v * 1'000'000;
+    if (r.HasQuery("from")) {
+      auto v = MillisToNanos(r.Query("from"));
+      if (!v) return HttpResponse::Error(400, "from: unix milliseconds expected");
+      from = *v;
+    }
+    if (r.HasQuery("to")) {
+      auto v = MillisToNanos(r.Query("to"));
+      if (!v) return HttpResponse::Error(400, "to: unix milliseconds expected");
+      to = *v;
+    }
     RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto samples, deps.store->LinkHistory(site, from, to, 500));
     json rows = json::array();
     for (const auto& s : samples) {

@@ -215,6 +215,11 @@ TEST_F(WebTest, AlertListFiltersPagesAndShowsDetailWithFlowContext) {
   EXPECT_EQ(c.Request("GET", "/api/v1/alerts?address=10.10.1.5").Json()["rows"].size(), 6u);
   EXPECT_EQ(c.Request("GET", "/api/v1/alerts?address=not-an-ip").status, 400);
   EXPECT_EQ(c.Request("GET", "/api/v1/alerts?limit=0").status, 400);
+  // Found by http_request_fuzzer: milliseconds that overflow nanoseconds.
+  EXPECT_EQ(c.Request("GET", "/api/v1/alerts?to=99999999999999").status, 400);
+  EXPECT_EQ(c.Request("GET", "/api/v1/sites/so-y-te/history?from=0&to=99999999999999").status, 400);
+  EXPECT_EQ(c.Request("GET", "/api/v1/sites/so-y-te/history?from=-5").status, 400);
+  EXPECT_EQ(c.Request("GET", "/api/v1/sites/so-y-te/history?from=0").status, 200);
 
   Reply d = c.Request("GET", "/api/v1/alerts/" + ids_[0].ToString());
   ASSERT_EQ(d.status, 200) << d.body;
