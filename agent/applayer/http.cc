@@ -427,7 +427,9 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
       if (c <= 0x20 || c >= 0x7f) header_like = false;
     }
     const bool blank = next[0] == '\n' || (next[0] == '\r' && (next.size() < 2 || next[1] == '\n'));
-    if (!header_like && !blank) end = first_nl + 1;
+    // Bytes kept from an earlier call stay in this head (they cannot be
+    // handed back): the head ends no earlier than what it already held.
+    if (!header_like && !blank) end = std::max(first_nl + 1, old);
   }
   if (end == std::string::npos) {
     for (size_t i = std::max(search_from, first_nl); i < m.head.size(); ++i) {
@@ -644,8 +646,10 @@ void HttpParser::ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events)
   }
   uint64_t pv = 0;
   if (!port.empty() && ParseUint(port, &pv) && pv <= 65535) tx->host_port = static_cast<int32_t>(pv);
-  tx->host = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(host.size()), true};
-  for (char c : host) m.derived.push_back(Lower(c));
+  // A folded Host value lives in `derived` itself: copy before appending to it.
+  const std::string host_copy(host);
+  tx->host = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(host_copy.size()), true};
+  for (char c : host_copy) m.derived.push_back(Lower(c));
   if (!found && authority.empty() && m.View(m.f3) == "HTTP/1.1") events->push_back(HttpEvent::kMissingHostHeader);
 }
 

@@ -37,14 +37,75 @@ std::string_view EventName(Event e) {
 }
 
 size_t IpAddr::Format(char* out) const {
+  char* p = out;
   if (family == 4) {
-    return std::strlen(inet_ntop(AF_INET, bytes, out, 46));
+    for (int i = 0; i < 4; ++i) {
+      const unsigned v = bytes[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + (v / 10) % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      if (i < 3) *p++ = '.';
+    }
+    *p = 0;
+    return static_cast<size_t>(p - out);
   }
-  if (family == 6) {
-    return std::strlen(inet_ntop(AF_INET6, bytes, out, 46));
+  if (family != 6) {
+    out[0] = 0;
+    return 0;
   }
-  out[0] = 0;
-  return 0;
+  // RFC 5952: lower-case hex, no leading zeros, the longest run (of at least
+  // two) of zero groups as "::", the first such run on a tie. An IPv4-mapped
+  // or -compatible address keeps its dotted tail, as inet_ntop prints it.
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len && j - i >= 2) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  const bool v4_tail = best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff));
+  static const char kHex[] = "0123456789abcdef";
+  const int groups = v4_tail ? 6 : 8;
+  for (int i = 0; i < groups; ++i) {
+    if (i == best) {
+      *p++ = ':';
+      if (i == 0) *p++ = ':';
+      i += best_len - 1;
+      if (i + 1 >= groups && !v4_tail) break;
+      continue;
+    }
+    const uint16_t v = g[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const int d = (v >> shift) & 0xf;
+      if (d != 0 || started || shift == 0) {
+        *p++ = kHex[d];
+        started = true;
+      }
+    }
+    if (i < groups - 1) *p++ = ':';
+  }
+  if (v4_tail) {
+    if (p[-1] != ':') *p++ = ':';  // "::ffff:" before the dotted quad.
+    for (int i = 12; i < 16; ++i) {
+      const unsigned v = bytes[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + (v / 10) % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      if (i < 15) *p++ = '.';
+    }
+  }
+  *p = 0;
+  return static_cast<size_t>(p - out);
 }
 
 std::string IpAddr::ToString() const {

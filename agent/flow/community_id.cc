@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 
@@ -89,6 +90,16 @@ std::string CommunityId(const Flow& f, uint16_t seed) {
   uint8_t digest[SHA_DIGEST_LENGTH];
   SHA1(buf, n, digest);
   return "1:" + Base64Encode(std::span<const uint8_t>(digest, sizeof(digest)));
+}
+
+std::string_view CommunityIdOf(Flow& f) {
+  if (f.community_id_len == 0) {
+    const std::string id = CommunityId(f);
+    const size_t n = std::min(id.size(), sizeof(f.community_id));
+    std::memcpy(f.community_id, id.data(), n);
+    f.community_id_len = static_cast<uint8_t>(n);
+  }
+  return {f.community_id, f.community_id_len};
 }
 
 }  // namespace rampart::flow

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "agent/flow/flow.h"
 
@@ -14,5 +15,7 @@ namespace rampart::flow {
 // For ICMP/ICMPv6 the "ports" are the client's first type and code (mapped
 // to the reply type for request/reply pairs), as the specification says.
 std::string CommunityId(const Flow& f, uint16_t seed = 0);
+// The same with seed 0, computed once per flow and kept in it.
+std::string_view CommunityIdOf(Flow& f);
 
 }  // namespace rampart::flow

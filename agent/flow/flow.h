@@ -83,6 +83,8 @@ struct Flow {
   uint8_t list = 0;
   bool in_use = false;
   uint32_t index = 0;  // Own position in the table's slab.
+  char community_id[32] = {};   // Computed once (community_id.h).
+  uint8_t community_id_len = 0;
 
   // The client's and server's address/port, from the key.
   decode::IpAddr Client() const;

@@ -313,14 +313,13 @@ void Worker::Finish() {
 
 // ------------------------------------------------------------ EVE records ---
 
-void Worker::BeginRecord(eve::JsonWriter& w, std::string_view type, int64_t ts, const flow::Flow* f, bool reversed,
+void Worker::BeginRecord(eve::JsonWriter& w, std::string_view type, int64_t ts, flow::Flow* f, bool reversed,
                          const decode::Packet* p) {
   // Addresses: from the flow (client -> server, or reversed), else from the packet.
   char src[64] = {0}, dst[64] = {0};
   eve::EveHeader h;
   h.timestamp_nanos = ts;
   h.event_type = type;
-  std::string cid;
   if (f != nullptr) {
     h.flow_id = f->id;
     decode::IpAddr a = f->Client(), b = f->Server();
@@ -339,8 +338,7 @@ void Worker::BeginRecord(eve::JsonWriter& w, std::string_view type, int64_t ts, 
     h.proto = ProtoText(f->proto);
     const applayer::Proto ap2 = applayer::AppLayer::ProtoOf(*f);
     h.app_proto = applayer::ProtoName(ap2);
-    cid = flow::CommunityId(*f);
-    h.community_id = cid;
+    h.community_id = flow::CommunityIdOf(*f);
   } else if (p != nullptr && p->ip_version != 0) {
     p->src.Format(src);
     p->dst.Format(dst);
@@ -383,8 +381,9 @@ void Worker::LogFlow(flow::Flow& f, flow::EndReason reason) {
   w.Uint("pkts_toclient", f.pkts[1]);
   w.Uint("bytes_toserver", f.bytes[0]);
   w.Uint("bytes_toclient", f.bytes[1]);
-  w.String("start", FormatEveTimestamp(f.start_nanos));
-  w.String("end", FormatEveTimestamp(f.last_nanos));
+  char ts[kEveTimestampMax];
+  w.String("start", std::string_view(ts, FormatEveTimestamp(f.start_nanos, ts)));
+  w.String("end", std::string_view(ts, FormatEveTimestamp(f.last_nanos, ts)));
   w.Int("age", (f.last_nanos - f.start_nanos) / kSecond);
   const char* state = f.state == flow::FlowState::kNew ? "new"
                       : f.state == flow::FlowState::kEstablished ? "established"
@@ -496,7 +495,6 @@ void Worker::Alert(const AlertInfo& a) {
     h.event_type = "alert";
     if (options_.pcap_cnt) h.pcap_cnt = p->number;
     if (p->vlan_count > 0) h.vlan = p->vlan[0];
-    std::string cid;
     if (p->ip_version != 0) {
       p->src.Format(src);
       p->dst.Format(dst);
@@ -514,8 +512,7 @@ void Worker::Alert(const AlertInfo& a) {
     if (f != nullptr) {
       h.flow_id = f->id;
       h.app_proto = applayer::ProtoName(applayer::AppLayer::ProtoOf(*f));
-      cid = flow::CommunityId(*f);
-      h.community_id = cid;
+      h.community_id = flow::CommunityIdOf(*f);
     }
     eve::BeginEveRecord(w, h);
   } else {
@@ -552,7 +549,8 @@ void Worker::Alert(const AlertInfo& a) {
     w.Uint("pkts_toclient", f->pkts[1]);
     w.Uint("bytes_toserver", f->bytes[0]);
     w.Uint("bytes_toclient", f->bytes[1]);
-    w.String("start", FormatEveTimestamp(f->start_nanos));
+    char ts[kEveTimestampMax];
+    w.String("start", std::string_view(ts, FormatEveTimestamp(f->start_nanos, ts)));
     w.EndObject();
   }
   w.EndObject();

@@ -79,7 +79,7 @@ class Worker final : public AlertSink {
   void LogFlow(flow::Flow& f, flow::EndReason reason);
   void LogAnomaly(const decode::Packet& p, flow::Flow* f, int dir, std::string_view type, std::string_view event,
                   std::string_view app_proto);
-  void BeginRecord(eve::JsonWriter& w, std::string_view type, int64_t ts, const flow::Flow* f, bool reversed,
+  void BeginRecord(eve::JsonWriter& w, std::string_view type, int64_t ts, flow::Flow* f, bool reversed,
                    const decode::Packet* p);
   void EndRecord();
   void Inspect(decode::Packet& p, flow::Flow* f, int dir);

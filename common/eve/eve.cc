@@ -6,7 +6,8 @@ namespace rampart::eve {
 
 void BeginEveRecord(JsonWriter& w, const EveHeader& h) {
   w.BeginObject();
-  w.String("timestamp", FormatEveTimestamp(h.timestamp_nanos));
+  char ts[kEveTimestampMax];
+  w.String("timestamp", std::string_view(ts, FormatEveTimestamp(h.timestamp_nanos, ts)));
   if (h.flow_id) w.Uint("flow_id", *h.flow_id);
   if (h.pcap_cnt) w.Uint("pcap_cnt", *h.pcap_cnt);
   if (!h.in_iface.empty()) w.String("in_iface", h.in_iface);

@@ -3,6 +3,7 @@
 // timestamps that leave the process, and an injectable Clock so tests and
 // pcap replay (where packet timestamps drive time) control what "now" is.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -40,6 +41,10 @@ class ManualClock final : public Clock {
 // (UTC, microseconds). `utc_offset_minutes` shifts into a local zone
 // ("+0700" for Asia/Ho_Chi_Minh) for text meant for people.
 std::string FormatEveTimestamp(int64_t unix_nanos, int utc_offset_minutes = 0);
+// The same text written into `out` (at least kEveTimestampMax bytes) without
+// allocating, for writers of many records; returns its length.
+inline constexpr size_t kEveTimestampMax = 48;
+size_t FormatEveTimestamp(int64_t unix_nanos, char* out, int utc_offset_minutes = 0);
 
 // "2026-11-21T23:49:44.123Z" (RFC 3339, UTC, milliseconds): for logs, APIs, syslog.
 std::string FormatRfc3339(int64_t unix_nanos);

@@ -160,6 +160,22 @@ TEST_F(HttpTest, InvalidContentLengthAndMissingHost) {
   EXPECT_EQ(p.txs()[1]->Uri(), "/smuggled");
 }
 
+TEST_F(HttpTest, FoldedHostAndHeadsSplitAtAwkwardPlaces) {
+  // A folded Host value is built in the parser's own buffer (found by the fuzzer).
+  HttpParser p({});
+  Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\n  b.example\r\nX: y\r\n\r\n");
+  ASSERT_EQ(p.txs().size(), 1u);
+  EXPECT_EQ(p.txs()[0]->Host(), "a b.example");
+  // A request line without protocol, then a lone CR, then something that is
+  // not a header (found by the fuzzer): the head ends where it can.
+  HttpParser q({});
+  Feed(q, 0, "GET /x\r\n");
+  Feed(q, 0, "\r");
+  Feed(q, 0, "junk that is not a header");
+  ASSERT_GE(q.txs().size(), 1u);
+  EXPECT_EQ(q.txs()[0]->Uri(), "/x");
+}
+
 TEST(HttpStartTest, KnownMethodsStatusLinesAndOthers) {
   auto c = [](std::string_view s) { return ClassifyHttpStart(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
   EXPECT_EQ(c("GET / HTTP/1.1\r\n"), HttpStart::kRequest);

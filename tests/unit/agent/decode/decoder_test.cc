@@ -48,7 +48,8 @@ TEST(DecoderTest, EthernetIpv4TcpFieldsAndChecksum) {
   s.df = true;
   s.tcp_options = {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2};
   s.payload = testing::ToBytes("hello");
-  const Packet p = DecodeFrame(testing::BuildEthernet(s));
+  const Bytes frame = testing::BuildEthernet(s);  // The packet points into it.
+  const Packet p = DecodeFrame(frame);
   EXPECT_EQ(p.event_count, 0);
   EXPECT_EQ(p.ip_version, 4);
   EXPECT_EQ(p.src.ToString(), "10.0.0.1");

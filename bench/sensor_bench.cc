@@ -1,0 +1,199 @@
+// Network sensor throughput: `rampart-agent replay FILE --eve /dev/null`
+// (no rules) as a whole process against `tcpdump -r FILE -w /dev/null` (the
+// speed at which the file can be read at all) on the same file, in the same
+// run, alternating. Prints the median wall time, Mbps and kpps of each, the
+// peak RSS, and the ratio.
+//
+// The file is ../shared/data/bench/mixed-52mb.pcap made 8 times larger:
+// copies with distinct addresses (../shared/tools/pcap_ipshift.py K for
+// K=1..7) joined with `mergecap -a -F pcap`, built once and cached in the
+// build tree (bench-data/mixed-8x.pcap).
+//
+//   sensor_bench [--runs N] [--threads N] [--file PCAP] [--agent BIN] [--tcpdump BIN]
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  double seconds = 0;
+  long max_rss_kb = 0;
+  int exit_code = -1;
+  std::string err;
+};
+
+// Runs argv with stdout to /dev/null, stderr captured; wall time and peak RSS.
+Run Time(const std::vector<std::string>& argv) {
+  char tmpl[] = "/tmp/sensor_bench_errXXXXXX";
+  const int err_fd = ::mkstemp(tmpl);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(err_fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage ru = {};
+  ::wait4(pid, &status, 0, &ru);
+  Run r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.max_rss_kb = ru.ru_maxrss;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ::lseek(err_fd, 0, SEEK_SET);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(err_fd, buf, sizeof(buf))) > 0) r.err.append(buf, static_cast<size_t>(n));
+  ::close(err_fd);
+  ::unlink(tmpl);
+  return r;
+}
+
+int System(const std::vector<std::string>& argv) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+}
+
+// Packets and captured bytes of a classic little- or big-endian pcap file.
+bool CountPcap(const std::string& path, uint64_t* packets, uint64_t* bytes) {
+  std::ifstream in(path, std::ios::binary);
+  uint32_t hdr[6];
+  if (!in.read(reinterpret_cast<char*>(hdr), sizeof(hdr))) return false;
+  const bool swap = hdr[0] == 0xd4c3b2a1 || hdr[0] == 0x4d3cb2a1;
+  auto fix = [&](uint32_t v) { return swap ? __builtin_bswap32(v) : v; };
+  *packets = *bytes = 0;
+  uint32_t rec[4];
+  while (in.read(reinterpret_cast<char*>(rec), sizeof(rec))) {
+    const uint32_t caplen = fix(rec[2]);
+    ++*packets;
+    *bytes += caplen;
+    in.seekg(caplen, std::ios::cur);
+  }
+  return true;
+}
+
+// Builds the 8x file once; returns its path.
+std::string EightTimes(const fs::path& build, const fs::path& source) {
+  const fs::path dir = build / "bench-data";
+  const fs::path out = dir / "mixed-8x.pcap";
+  const fs::path base = source.parent_path() / "shared" / "data" / "bench" / "mixed-52mb.pcap";
+  if (fs::exists(out) && fs::file_size(out) > 8 * (fs::file_size(base) - 24)) return out.string();
+  fs::create_directories(dir);
+  std::fprintf(stderr, "building %s (once)...\n", out.c_str());
+  std::vector<std::string> merge = {"mergecap", "-a", "-F", "pcap", "-w", (dir / "tmp-8x.pcap").string(),
+                                    base.string()};
+  const fs::path tool = source.parent_path() / "shared" / "tools" / "pcap_ipshift.py";
+  for (int k = 1; k <= 7; ++k) {
+    const fs::path shifted = dir / ("shift" + std::to_string(k) + ".pcap");
+    if (System({"/usr/bin/python3", tool.string(), std::to_string(k), base.string(), shifted.string()}) != 0) {
+      std::fprintf(stderr, "pcap_ipshift.py failed\n");
+      std::exit(1);
+    }
+    merge.push_back(shifted.string());
+  }
+  if (System(merge) != 0) {
+    std::fprintf(stderr, "mergecap failed\n");
+    std::exit(1);
+  }
+  fs::rename(dir / "tmp-8x.pcap", out);
+  for (int k = 1; k <= 7; ++k) fs::remove(dir / ("shift" + std::to_string(k) + ".pcap"));
+  return out.string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5, threads = 1;
+  std::string file, tcpdump = "/usr/bin/tcpdump";
+  const fs::path self = fs::canonical("/proc/self/exe");
+  std::string agent = (self.parent_path() / "rampart-agent").string();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--runs") {
+      runs = std::max(1, std::atoi(v.c_str()));
+    } else if (k == "--threads") {
+      threads = std::max(1, std::atoi(v.c_str()));
+    } else if (k == "--file") {
+      file = v;
+    } else if (k == "--agent") {
+      agent = v;
+    } else if (k == "--tcpdump") {
+      tcpdump = v;
+    } else {
+      std::fprintf(stderr, "usage: sensor_bench [--runs N] [--threads N] [--file PCAP] [--agent BIN] [--tcpdump BIN]\n");
+      return 2;
+    }
+  }
+  if (file.empty()) file = EightTimes(self.parent_path().parent_path(), fs::path(RAMPART_SOURCE_DIR));
+  uint64_t packets = 0, bytes = 0;
+  if (!CountPcap(file, &packets, &bytes)) {
+    std::fprintf(stderr, "cannot read %s\n", file.c_str());
+    return 1;
+  }
+  std::printf("file: %s (%.1f MB, %llu packets, %.1f MB of packet data)\n", file.c_str(),
+              static_cast<double>(fs::file_size(file)) / 1e6, static_cast<unsigned long long>(packets),
+              static_cast<double>(bytes) / 1e6);
+  std::vector<double> t_dump, t_agent;
+  long rss_dump = 0, rss_agent = 0;
+  for (int i = 0; i < runs; ++i) {
+    const Run d = Time({tcpdump, "-r", file, "-w", "/dev/null"});
+    const Run a = Time({agent, "replay", file, "--eve", "/dev/null", "--threads", std::to_string(threads)});
+    if (d.exit_code != 0 || a.exit_code != 0) {
+      std::fprintf(stderr, "a run failed: tcpdump %d, rampart-agent %d: %s\n", d.exit_code, a.exit_code,
+                   a.err.c_str());
+      return 1;
+    }
+    t_dump.push_back(d.seconds);
+    t_agent.push_back(a.seconds);
+    rss_dump = std::max(rss_dump, d.max_rss_kb);
+    rss_agent = std::max(rss_agent, a.max_rss_kb);
+    std::printf("run %d: tcpdump %.3f s, rampart-agent replay %.3f s (%s)", i + 1, d.seconds, a.seconds,
+                a.err.substr(0, a.err.find('\n')).c_str());
+    std::printf("\n");
+  }
+  const double md = Median(t_dump), ma = Median(t_agent);
+  auto line = [&](const char* name, double t, long rss_kb) {
+    std::printf("%-28s median %7.3f s  %8.1f Mbps  %7.1f kpps  peak RSS %6.1f MB\n", name, t,
+                static_cast<double>(bytes) * 8 / 1e6 / t, static_cast<double>(packets) / 1e3 / t,
+                static_cast<double>(rss_kb) / 1024.0);
+  };
+  line("tcpdump -r -w /dev/null", md, rss_dump);
+  const std::string label = "rampart-agent replay (" + std::to_string(threads) + "t)";
+  line(label.c_str(), ma, rss_agent);
+  std::printf("ratio: replay takes %.2fx the tcpdump time (%d runs, medians)\n", ma / md, runs);
+  return 0;
+}
