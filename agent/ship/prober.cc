@@ -80,10 +80,12 @@ bool Prober::OpenSocket() {
   addrinfo* res = nullptr;
   const std::string port = std::to_string(port_);
   if (getaddrinfo(host_.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) return false;
+  // Not connected: a multi-homed controller may answer from another of its
+  // addresses than the one probed. Replies are authenticated by their MAC.
   fd_ = ::socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd_ >= 0 && ::connect(fd_, res->ai_addr, res->ai_addrlen) != 0) {
-    ::close(fd_);
-    fd_ = -1;
+  if (fd_ >= 0) {
+    std::memcpy(&target_, res->ai_addr, res->ai_addrlen);
+    target_len_ = res->ai_addrlen;
   }
   freeaddrinfo(res);
   return fd_ >= 0;
@@ -105,7 +107,8 @@ void Prober::Send(int64_t mono) {
   Mac(key_, buf, body, mac);
   std::memcpy(buf + body, mac, kMac);
   // A send error (no route while the link is cut) is a lost probe like any other.
-  (void)::send(fd_, buf, body + kMac, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)::sendto(fd_, buf, body + kMac, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&target_),
+                 target_len_);
   sent_[seq] = mono;
   outcomes_.emplace_back(mono, false);
 }

@@ -5,14 +5,16 @@
 // the stream is down, so the controller can tell a cut link from a dead
 // agent and the agent can measure the link when it comes back.
 
+#include <sys/socket.h>
+
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <condition_variable>
 
 namespace rampart::ship::detail {
 
@@ -56,6 +58,8 @@ class Prober {
   std::thread thread_;
   // Guarded by mu_.
   int fd_ = -1;
+  sockaddr_storage target_{};
+  socklen_t target_len_ = 0;
   uint32_t next_seq_ = 0;
   std::map<uint32_t, int64_t> sent_;                 // seq -> monotonic send time
   std::deque<std::pair<int64_t, bool>> outcomes_;    // (send time, answered), in send order

@@ -504,7 +504,7 @@ class ShipperImpl final : public Shipper {
         stats_.events_acked += acked;
         stats_.stored_through = std::max(stats_.stored_through, m.ack().through_sequence());
       }
-      if (done) return rpc::FromGrpc(done_status, "stream");
+      if (done) return draining ? Status::Ok() : rpc::FromGrpc(done_status, "stream");
       const int64_t now = MonotonicNanos();
       if (stop && !draining) {
         draining = true;
@@ -515,7 +515,9 @@ class ShipperImpl final : public Shipper {
         call->CloseWrites();
       }
       if (draining) {
-        if (in_flight.empty() || now >= drain_deadline) return Status::Ok();
+        // The controller ends the stream once it has read the Goodbye and
+        // acknowledged every batch in flight; `done` above returns then.
+        if (now >= drain_deadline) return Status::Ok();
         Wait(drain_deadline);
         continue;
       }
@@ -541,6 +543,12 @@ class ShipperImpl final : public Shipper {
           auto n = outbox_.Read(Lane::kAlerts, alert_cursor, o_.batch_max_events, o_.batch_max_bytes, &entries);
           if (!n.has_value()) return n.error();
           alerts_lane = *n > 0;
+          if (!alerts_lane && !ahead.empty() && !in_flight.empty()) {
+            // The alerts sent ahead are stored before the first backlog
+            // batch leaves: wait for their acks (one round trip).
+            Wait(wake_at);
+            continue;
+          }
         }
         size_t limit = o_.batch_max_events;
         if (!alerts_lane && backlog && o_.backlog_events_per_second > 0) {

@@ -346,7 +346,8 @@ void StreamReactor::HandleHeartbeat(const v1::Heartbeat& hb) {
     h.link.jitter_ms = hb.link().jitter_ms();
     h.link.loss_ratio = hb.link().loss_ratio();
     h.link.window_end_unix_nanos = h.reported_unix_nanos;
-    if (service_->links && hb.link().probes_sent() > 0) service_->links->Measured(peer_.agent_id, h.link);
+    // A window of a few probes says little about loss; wait for ten.
+    if (service_->links && hb.link().probes_sent() >= 10) service_->links->Measured(peer_.agent_id, h.link);
   }
   (void)service_->store.UpdateAgentHealth(peer_.agent_id, h, hb.version());
 }

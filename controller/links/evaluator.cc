@@ -58,7 +58,7 @@ bool Evaluator::Probe(const std::string& agent, uint32_t sequence, int64_t sende
 
 void Evaluator::Measured(const std::string& agent, const cs::LinkMetrics& m, int64_t mono) {
   auto it = agents_.find(agent);
-  if (it == agents_.end()) return;
+  if (it == agents_.end() || mono < it->second.reports_valid_after) return;
   it->second.reported = m;
   it->second.reported_at = mono;
 }
@@ -227,8 +227,25 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
           cleared = true;
         }
       }
+      if (cleared && s.state == cs::LinkState::kDown) {
+        // The agents' own windows still count the outage's lost probes:
+        // judge the link on what follows it.
+        for (AgentView* a : members) {
+          a->reported_at = 0;
+          a->reports_valid_after = mono + window;
+          a->probes.clear();
+        }
+        received = expected = 0;
+        rt_loss = 0;
+        reports = 0;
+        m = cs::LinkMetrics();
+        m.window_end_unix_nanos = wall;
+      }
       if (cleared) {
-        if (raise && have_metrics) {
+        const bool raise_now = m.loss_ratio >= o_.degraded_loss_raise ||
+                               (o_.degraded_rtt_ms_raise > 0 && m.rtt_ms >= o_.degraded_rtt_ms_raise) ||
+                               (o_.degraded_jitter_ms_raise > 0 && m.jitter_ms >= o_.degraded_jitter_ms_raise);
+        if (raise_now && have_metrics) {
           next = cs::LinkState::kDegraded;
           reason = degraded_reason();
           s.clear_since = 0;

@@ -32,6 +32,8 @@ struct AgentView {
   // The agent's own round-trip measurement, and when it arrived.
   cs::LinkMetrics reported;
   int64_t reported_at = 0;
+  // Reports made before this (monotonic) cover an outage that is over.
+  int64_t reports_valid_after = 0;
 };
 
 struct SiteView {

@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
-#include <openssl/hmac.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,27 +18,12 @@
 #include "common/tls/files.h"
 #include "common/util/ids.h"
 #include "controller/links/evaluator.h"
+#include "controller/links/probe.h"
 
 namespace rampart::links {
 namespace {
 
 namespace cs = controller_store;
-
-constexpr char kMagic[4] = {'R', 'P', 'R', 'B'};
-constexpr size_t kMaxAgentId = 64;
-
-uint32_t ReadU32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-uint64_t ReadU64(const uint8_t* p) { return (uint64_t{ReadU32(p)} << 32) | ReadU32(p + 4); }
-void WriteU64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
-}
-
-void Mac(const std::string& key, const uint8_t* data, size_t len, uint8_t out[32]) {
-  unsigned int n = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data, len, out, &n);
-}
 
 // "0.0.0.0:4318", "[::]:4318", ":4318".
 Result<sockaddr_storage> ParseListen(const std::string& text, socklen_t* len) {
@@ -190,11 +173,7 @@ class MonitorImpl final : public Monitor {
     return tls::WriteSecretFile(options_.secret_path, secret_);
   }
 
-  std::string KeyFor(const std::string& agent_id) const {
-    uint8_t out[32];
-    Mac(secret_, reinterpret_cast<const uint8_t*>(agent_id.data()), agent_id.size(), out);
-    return std::string(reinterpret_cast<const char*>(out), 32);
-  }
+  std::string KeyFor(const std::string& agent_id) const { return detail::DeriveProbeKey(secret_, agent_id); }
 
   void AddAgent(const cs::Agent& a) {
     std::lock_guard lock(mu_);
@@ -232,50 +211,35 @@ class MonitorImpl final : public Monitor {
   // Hostile input: anything that does not verify is counted and dropped.
   void HandleProbe(uint8_t* buf, size_t n, const sockaddr_storage& from, socklen_t flen) {
     const int64_t received = options_.clock->NowNanos();
-    if (n < static_cast<size_t>(kProbeHeaderSize + kProbeMacSize) || std::memcmp(buf, kMagic, 4) != 0 ||
-        buf[4] != 1 || buf[5] != 1) {
+    const auto req = detail::ParseProbeRequest(buf, n);
+    if (!req) {
       ++malformed_;
       return;
     }
-    const size_t id_len = (size_t{buf[6]} << 8) | buf[7];
-    if (id_len == 0 || id_len > kMaxAgentId || n != kProbeHeaderSize + id_len + kProbeMacSize) {
-      ++malformed_;
-      return;
-    }
-    const std::string agent(reinterpret_cast<const char*>(buf + kProbeHeaderSize), id_len);
-    const uint32_t seq = ReadU32(buf + 8);
-    const int64_t stamp = static_cast<int64_t>(ReadU64(buf + 12));
     std::string key;
     {
       std::lock_guard lock(mu_);
-      auto k = keys_.find(agent);
+      auto k = keys_.find(req->agent_id);
       if (k == keys_.end()) {
         ++unknown_;
         return;
       }
       key = k->second;
     }
-    uint8_t mac[32];
-    const size_t body = kProbeHeaderSize + id_len;
-    Mac(key, buf, body, mac);
-    if (CRYPTO_memcmp(mac, buf + body, kProbeMacSize) != 0) {
+    if (!detail::ProbeMacValid(key, buf, req->body_size)) {
       ++forged_;
       return;
     }
     {
       std::lock_guard lock(mu_);
-      auto it = eval_.agents().find(agent);
+      auto it = eval_.agents().find(req->agent_id);
       if (it == eval_.agents().end() || it->second.revoked) return;
-      if (!eval_.Probe(agent, seq, stamp, options_.clock->MonotonicNanos())) {
+      if (!eval_.Probe(req->agent_id, req->sequence, req->sender_stamp, options_.clock->MonotonicNanos())) {
         ++replayed_;
         return;
       }
     }
-    buf[5] = 2;
-    WriteU64(buf + 20, static_cast<uint64_t>(received));
-    WriteU64(buf + 28, static_cast<uint64_t>(options_.clock->NowNanos()));
-    Mac(key, buf, body, mac);
-    std::memcpy(buf + body, mac, kProbeMacSize);
+    detail::MakeProbeReply(key, buf, req->body_size, received, options_.clock->NowNanos());
     ::sendto(fd_, buf, n, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from), flen);
     ++answered_;
   }

@@ -10,6 +10,8 @@
 #include "controller/store/event_writer.h"
 #include "controller/store/store_impl.h"
 #include "rampart/v1/event.pb.h"
+#include "tests/testing/paths.h"
+#include "tests/testing/process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace rampart::controller_store {
@@ -583,6 +585,13 @@ TEST_F(StoreTest, LinkChangesAreEventsAndReachSubscribers) {
   ASSERT_TRUE(rec.has_value());
   EXPECT_THAT(rec->eve_json, HasSubstr("\"event_type\":\"link\""));
   EXPECT_THAT(rec->eve_json, HasSubstr("\"to\":\"down\""));
+  // Both records validate against Suricata's schema with the project's extension.
+  const std::string eve = dir_.File("link.json");
+  testing::WriteTextFile(eve, rec->eve_json + "\n" + store_->GetEvent(d.event)->eve_json + "\n");
+  auto check = testing::RunProcess({testing::SystemPython(), testing::SourceDir() + "/tests/tools/eve_validate.py",
+                                    "--schema", testing::SharedDataDir() + "/eve-schema/schema.json", "--extension",
+                                    testing::SourceDir() + "/common/eve/rampart-eve-extension.json", eve});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   Query q;
   q.sites = {"site-a"};
   q.kinds = {EventKind::kLinkState};

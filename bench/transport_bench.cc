@@ -1,0 +1,481 @@
+// Transport benchmark: a real controller (store with fsynced group commits,
+// fleet, link monitor, TLS 1.3 mTLS agent port) on loopback and many
+// simulated agents, each a real ship::Shipper with its own certificate
+// (enrolled with a one-time token through the real client library) and its
+// own connection. Simulated agents read from an in-memory outbox, so the
+// figure is the transport and the controller's ingest, not 500 spools on the
+// same two cores.
+//
+// Prints:
+//   1. events/s stored and acknowledged with N agents streaming;
+//   2. the backlog drain rate of one agent with a real spool (fsynced, on
+//      disk) holding a backlog, unpaced;
+//   3. an idle rampart-agent process (the real binary, enrolled, connected,
+//      heartbeats and probes on): RSS and CPU over a window.
+//
+//   transport_bench [--agents 500] [--events-per-agent 2000] [--backlog 200000]
+//                   [--idle-seconds 30] [--skip-idle]
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <span>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/ship/identity.h"
+#include "agent/ship/shipper.h"
+#include "agent/store/spool.h"
+#include "common/log/log.h"
+#include "common/tls/files.h"
+#include "common/tls/pki.h"
+#include "common/util/clock.h"
+#include "controller/fleet/fleet.h"
+#include "controller/ingest/server.h"
+#include "controller/links/monitor.h"
+#include "controller/store/event_writer.h"
+#include "controller/store/store.h"
+#include "rampart/v1/event.pb.h"
+
+namespace rampart {
+namespace {
+
+namespace cs = controller_store;
+using agent_store::OutboxEntry;
+using agent_store::SeqRange;
+
+double Seconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
+
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Serialized Event templates as the agent's spool makes them (agent id
+// empty); sequence and observed time are appended per event.
+std::string Template(bool alert) {
+  rampart::v1::Event e;
+  e.set_kind(alert ? rampart::v1::EVENT_KIND_ALERT : rampart::v1::EVENT_KIND_FLOW);
+  e.set_severity(alert ? rampart::v1::SEVERITY_HIGH : rampart::v1::SEVERITY_INFO);
+  e.set_spooled_unix_nanos(WallNanos());
+  auto* ep = e.mutable_endpoints();
+  ep->set_src_ip("10.20.30.40");
+  ep->set_src_port(51514);
+  ep->set_dest_ip("192.0.2.80");
+  ep->set_dest_port(443);
+  ep->set_proto("TCP");
+  ep->set_flow_id(1234567890123456);
+  ep->set_app_proto("tls");
+  if (alert) {
+    e.mutable_alert()->set_signature_id(2019401);
+    e.mutable_alert()->set_signature("ET POLICY Observed suspicious TLS SNI");
+    e.mutable_alert()->set_severity(2);
+    e.set_eve_json(
+        "{\"timestamp\":\"2026-11-21T10:00:00.123456+0000\",\"flow_id\":1234567890123456,\"in_iface\":\"eth0\","
+        "\"event_type\":\"alert\",\"src_ip\":\"10.20.30.40\",\"src_port\":51514,\"dest_ip\":\"192.0.2.80\","
+        "\"dest_port\":443,\"proto\":\"TCP\",\"app_proto\":\"tls\",\"alert\":{\"action\":\"allowed\",\"gid\":1,"
+        "\"signature_id\":2019401,\"rev\":3,\"signature\":\"ET POLICY Observed suspicious TLS SNI\","
+        "\"category\":\"Potential Corporate Privacy Violation\",\"severity\":2},\"tls\":{\"sni\":\"example.com\"}}");
+  } else {
+    e.set_eve_json(
+        "{\"timestamp\":\"2026-11-21T10:00:00.123456+0000\",\"flow_id\":1234567890123456,\"in_iface\":\"eth0\","
+        "\"event_type\":\"flow\",\"src_ip\":\"10.20.30.40\",\"src_port\":51514,\"dest_ip\":\"192.0.2.80\","
+        "\"dest_port\":443,\"proto\":\"TCP\",\"app_proto\":\"tls\",\"flow\":{\"pkts_toserver\":12,"
+        "\"pkts_toclient\":10,\"bytes_toserver\":1830,\"bytes_toclient\":5120,\"start\":"
+        "\"2026-11-21T09:59:58.000000+0000\",\"end\":\"2026-11-21T10:00:00.100000+0000\",\"age\":2,"
+        "\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\"}");
+  }
+  return e.SerializeAsString();
+}
+
+// A simulated agent's queue: `total` events, 2% alerts, made on demand.
+class MemoryOutbox final : public agent_store::Outbox {
+ public:
+  MemoryOutbox(uint64_t total, const std::string& flow, const std::string& alert, std::atomic<uint64_t>* acked)
+      : total_(total), flow_(flow), alert_(alert), acked_total_(acked) {}
+
+  Result<size_t> Read(agent_store::Lane lane, uint64_t after, size_t max_events, size_t max_bytes,
+                      std::vector<OutboxEntry>* out) override {
+    size_t n = 0, bytes = 0;
+    for (uint64_t seq = after + 1; seq <= total_ && n < max_events && bytes < max_bytes; ++seq) {
+      const bool alert = seq % 50 == 0;
+      if (lane == agent_store::Lane::kAlerts && !alert) continue;
+      OutboxEntry e;
+      e.sequence = seq;
+      e.alert = alert;
+      e.event = alert ? alert_ : flow_;
+      AppendVarint(&e.event, (3 << 3) | 0);  // observed_unix_nanos
+      AppendVarint(&e.event, static_cast<uint64_t>(base_ + static_cast<int64_t>(seq) * 1000));
+      AppendVarint(&e.event, (2 << 3) | 0);  // sequence
+      AppendVarint(&e.event, seq);
+      bytes += e.event.size();
+      out->push_back(std::move(e));
+      ++n;
+    }
+    return n;
+  }
+  Status Ack(std::span<const SeqRange> ranges) override {
+    std::lock_guard lock(mu_);
+    // Ranges may repeat (the Welcome's watermark); count each sequence once.
+    for (const SeqRange& r : ranges) {
+      const uint64_t last = std::min(r.last, total_);
+      if (acked_.empty() && r.first <= acked_through_ + 1) {
+        if (last > acked_through_) {
+          acked_total_->fetch_add(last - acked_through_);
+          acked_through_ = last;
+        }
+        continue;
+      }
+      for (uint64_t s = r.first; s <= last; ++s) {
+        if (s > acked_through_ && acked_.insert(s).second) acked_total_->fetch_add(1);
+      }
+    }
+    while (acked_.contains(acked_through_ + 1)) acked_.erase(++acked_through_);
+    return Status::Ok();
+  }
+  std::vector<SeqRange> Gone() override { return {}; }
+  bool WaitForAppend(uint64_t, std::chrono::milliseconds timeout) override {
+    std::this_thread::sleep_for(timeout);
+    return false;
+  }
+  Status Renumber(uint64_t) override { return Status::Ok(); }
+  agent_store::OutboxStats Stats() const override {
+    std::lock_guard lock(mu_);
+    agent_store::OutboxStats s;
+    s.last_sequence = total_;
+    s.depth = total_ - acked_through_ - acked_.size();
+    s.appended = total_;
+    return s;
+  }
+
+ private:
+  const uint64_t total_;
+  const std::string& flow_;
+  const std::string& alert_;
+  std::atomic<uint64_t>* acked_total_;
+  const int64_t base_ = WallNanos();
+  mutable std::mutex mu_;
+  uint64_t acked_through_ = 0;
+  std::set<uint64_t> acked_;
+};
+
+struct Controller {
+  std::string dir;
+  std::unique_ptr<cs::Store> store;
+  std::unique_ptr<fleet::Fleet> fleet;
+  std::unique_ptr<links::Monitor> links;
+  std::unique_ptr<ingest::Server> server;
+  std::string address;
+};
+
+Status MakePki(const std::string& dir) {
+  RAMPART_ASSIGN_OR_RETURN(auto ca, tls::CreateCertificateAuthority("bench CA", std::chrono::hours(24)));
+  RAMPART_ASSIGN_OR_RETURN(auto key, tls::GeneratePrivateKeyPem());
+  tls::Subject subject;
+  subject.common_name = "localhost";
+  subject.ip_addresses = {"127.0.0.1"};
+  RAMPART_ASSIGN_OR_RETURN(auto csr, tls::CreateCsrPem(key, subject));
+  tls::SignOptions so;
+  so.usage = tls::Usage::kServer;
+  RAMPART_ASSIGN_OR_RETURN(auto cert, tls::SignCsr(ca, csr, so));
+  std::filesystem::create_directories(dir);
+  RAMPART_RETURN_IF_ERROR(tls::WriteSecretFile(dir + "/ca.key", ca.key_pem));
+  RAMPART_RETURN_IF_ERROR(tls::WriteFileAtomically(dir + "/ca.crt", ca.certificate_pem, 0644));
+  RAMPART_RETURN_IF_ERROR(tls::WriteSecretFile(dir + "/server.key", key));
+  return tls::WriteFileAtomically(dir + "/server.crt", cert, 0644);
+}
+
+Status StartController(Controller* c) {
+  RAMPART_RETURN_IF_ERROR(MakePki(c->dir + "/pki"));
+  cs::Options so;
+  so.path = c->dir + "/store";
+  RAMPART_ASSIGN_OR_RETURN(c->store, cs::Store::Open(so));
+  fleet::Options fo;
+  fo.pki_dir = c->dir + "/pki";
+  RAMPART_ASSIGN_OR_RETURN(c->fleet, fleet::Fleet::Open(fo, *c->store));
+  links::Options lo;
+  lo.reflector_listen = "127.0.0.1:0";
+  lo.secret_path = c->dir + "/links.key";
+  RAMPART_ASSIGN_OR_RETURN(c->links, links::Monitor::Start(lo, *c->store));
+  ingest::Options io;
+  io.listen = "127.0.0.1:0";
+  RAMPART_ASSIGN_OR_RETURN(c->server, ingest::Server::Start(io, *c->store, *c->fleet, c->links.get()));
+  c->address = "127.0.0.1:" + std::to_string(c->server->port());
+  return Status::Ok();
+}
+
+Result<ship::Identity> EnrollOne(Controller& c, const std::string& data_dir, int i) {
+  RAMPART_ASSIGN_OR_RETURN(auto token, c.fleet->CreateToken({.site = "site-" + std::to_string(i % 150),
+                                                             .create_site = true}));
+  ship::EnrollOptions eo;
+  eo.controller = c.address;
+  eo.token = token.token;
+  eo.ca_sha256 = c.fleet->ca_sha256();
+  eo.data_dir = data_dir;
+  eo.hostname = "sim-" + std::to_string(i);
+  return ship::Enroll(eo);
+}
+
+uint64_t Stored(Controller& c) { return cs::WriterOf(*c.store).counters().stored; }
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int Throughput(Controller& c, int agents, uint64_t per_agent) {
+  const std::string flow = Template(false), alert = Template(true);
+  std::printf("enrolling %d simulated agents (one-time tokens, CSR, TLS 1.3)...\n", agents);
+  std::fflush(stdout);
+  std::vector<ship::Identity> ids(static_cast<size_t>(agents));
+  const int64_t t_enrol = MonotonicNanos();
+  for (int i = 0; i < agents; ++i) {
+    auto id = EnrollOne(c, c.dir + "/sim/" + std::to_string(i), i);
+    if (!id) {
+      std::fprintf(stderr, "enrolment %d failed: %s\n", i, id.error().ToString().c_str());
+      return 1;
+    }
+    ids[static_cast<size_t>(i)] = *id;
+  }
+  std::printf("  %d agents enrolled in %.1f s (%.0f enrolments/s)\n", agents, Seconds(MonotonicNanos() - t_enrol),
+              agents / Seconds(MonotonicNanos() - t_enrol));
+
+  std::atomic<uint64_t> acked{0};
+  std::vector<std::unique_ptr<MemoryOutbox>> outboxes;
+  std::vector<std::unique_ptr<ship::Shipper>> shippers;
+  const uint64_t total = per_agent * static_cast<uint64_t>(agents);
+  const uint64_t stored0 = Stored(c);
+  const int64_t t0 = MonotonicNanos();
+  for (int i = 0; i < agents; ++i) {
+    outboxes.push_back(std::make_unique<MemoryOutbox>(per_agent, flow, alert, &acked));
+    ship::ShipperOptions o;
+    o.identity = ids[static_cast<size_t>(i)];
+    o.version = "transport_bench";
+    o.probes = false;
+    o.backlog_events_per_second = 0;  // Throughput, not pacing.
+    o.batch_max_events = 1000;
+    auto s = ship::Shipper::Start(o, *outboxes.back());
+    if (!s) {
+      std::fprintf(stderr, "shipper %d: %s\n", i, s.error().ToString().c_str());
+      return 1;
+    }
+    shippers.push_back(std::move(*s));
+  }
+  // Per-second rates while streaming.
+  std::vector<double> stored_rates, acked_rates;
+  uint64_t last_stored = stored0, last_acked = 0;
+  int64_t last = t0;
+  const int64_t deadline = t0 + 600'000'000'000;
+  while (acked.load() < total && MonotonicNanos() < deadline) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const int64_t now = MonotonicNanos();
+    const uint64_t s = Stored(c), a = acked.load();
+    const double dt = Seconds(now - last);
+    if (s - stored0 < total * 95 / 100 && s > last_stored) {  // Steady state: not the tail.
+      stored_rates.push_back(static_cast<double>(s - last_stored) / dt);
+      acked_rates.push_back(static_cast<double>(a - last_acked) / dt);
+    }
+    last_stored = s;
+    last_acked = a;
+    last = now;
+  }
+  const double elapsed = Seconds(MonotonicNanos() - t0);
+  const uint64_t stored = Stored(c) - stored0;
+  for (auto& s : shippers) s->Stop(std::chrono::seconds(2));
+  const auto counters = cs::WriterOf(*c.store).counters();
+  std::printf("throughput: %d agents x %llu events over mTLS on loopback (2%% alerts, ~%zu B/event)\n", agents,
+              static_cast<unsigned long long>(per_agent), flow.size());
+  std::printf("  stored %llu and acknowledged %llu of %llu events in %.1f s\n",
+              static_cast<unsigned long long>(stored), static_cast<unsigned long long>(acked.load()),
+              static_cast<unsigned long long>(total), elapsed);
+  std::printf("  overall: %.0f events/s stored and acknowledged\n", static_cast<double>(acked.load()) / elapsed);
+  std::printf("  median per second: %.0f events/s stored, %.0f events/s acknowledged (%zu samples)\n",
+              Median(stored_rates), Median(acked_rates), stored_rates.size());
+  std::printf("  group commits (fsyncs): %llu, %.0f events per commit\n",
+              static_cast<unsigned long long>(counters.commits),
+              counters.commits ? static_cast<double>(counters.stored) / static_cast<double>(counters.commits) : 0.0);
+  return acked.load() == total ? 0 : 1;
+}
+
+int Drain(Controller& c, uint64_t backlog) {
+  auto id = EnrollOne(c, c.dir + "/drain", 0);
+  if (!id) return 1;
+  agent_store::SpoolOptions sp;
+  sp.path = c.dir + "/drain/spool";
+  auto spool = agent_store::Spool::Open(sp);
+  if (!spool) return 1;
+  std::printf("backlog: spooling %llu events (fsynced) while no stream is open...\n",
+              static_cast<unsigned long long>(backlog));
+  std::fflush(stdout);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 1000; ++i) {
+    lines.push_back(
+        "{\"timestamp\":\"2026-11-21T10:00:00.123456+0000\",\"flow_id\":" + std::to_string(i) +
+        ",\"event_type\":\"" + (i % 50 == 0 ? "alert" : "flow") +
+        "\",\"src_ip\":\"10.20.30.40\",\"src_port\":51514,\"dest_ip\":\"192.0.2.80\",\"dest_port\":443,\"proto\":\"TCP\","
+        "\"flow\":{\"pkts_toserver\":12,\"pkts_toclient\":10,\"bytes_toserver\":1830,\"bytes_toclient\":5120},"
+        "\"alert\":{\"signature_id\":2019401,\"signature\":\"ET POLICY test\",\"severity\":2}}");
+  }
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  const int64_t t_spool = MonotonicNanos();
+  for (uint64_t n = 0; n < backlog; n += 1000) {
+    if (!(*spool)->Append(views).has_value()) return 1;
+  }
+  std::printf("  spool append: %.0f events/s (1000-event appends, each fsynced)\n",
+              static_cast<double>(backlog) / Seconds(MonotonicNanos() - t_spool));
+  ship::ShipperOptions o;
+  o.identity = *id;
+  o.version = "transport_bench";
+  o.probes = false;
+  o.backlog_events_per_second = 0;
+  const int64_t t0 = MonotonicNanos();
+  auto shipper = ship::Shipper::Start(o, **spool);
+  if (!shipper) return 1;
+  while ((*spool)->Stats().depth > 0 && MonotonicNanos() - t0 < 600'000'000'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const double secs = Seconds(MonotonicNanos() - t0);
+  const ship::ShipperStats st = (*shipper)->Stats();
+  (*shipper)->Stop(std::chrono::seconds(2));
+  std::printf("  drain: %llu events from a real spool in %.1f s = %.0f events/s (unpaced; alerts first: %llu)\n",
+              static_cast<unsigned long long>(backlog), secs, static_cast<double>(backlog) / secs,
+              static_cast<unsigned long long>(st.alerts_ahead));
+  return (*spool)->Stats().depth == 0 ? 0 : 1;
+}
+
+std::string SelfDir() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  return std::filesystem::path(buf).parent_path().string();
+}
+
+bool ReadProc(pid_t pid, uint64_t* rss_kib, uint64_t* cpu_ticks) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) *rss_kib = std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = s.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream in(s.substr(close + 2));
+  std::string f;
+  uint64_t ut = 0, st = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {
+    if (i == 14) ut = std::strtoull(f.c_str(), nullptr, 10);
+    if (i == 15) st = std::strtoull(f.c_str(), nullptr, 10);
+  }
+  *cpu_ticks = ut + st;
+  return true;
+}
+
+int Idle(Controller& c, int seconds) {
+  const std::string agent = SelfDir() + "/rampart-agent";
+  if (access(agent.c_str(), X_OK) != 0) {
+    std::printf("idle agent: %s not built; skipped\n", agent.c_str());
+    return 0;
+  }
+  const std::string dir = c.dir + "/idle";
+  auto id = EnrollOne(c, dir, 1);
+  if (!id) return 1;
+  const std::string cfg = dir + "/agent.yaml";
+  std::ofstream(cfg) << "agent:\n  name: idle\n  data_dir: " << dir
+                     << "\n  host:\n    processes: {enabled: false}\n    logins: {enabled: false}\n"
+                        "    sockets: {enabled: false}\n    resources: {enabled: false}\n";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = dir + "/agent.log";
+    FILE* f = std::freopen(log.c_str(), "w", stdout);
+    (void)f;
+    dup2(STDOUT_FILENO, STDERR_FILENO);
+    execl(agent.c_str(), agent.c_str(), "run", "--config", cfg.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Connected, heartbeating and probing before measuring.
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  uint64_t rss0 = 0, cpu0 = 0, rss1 = 0, cpu1 = 0;
+  ReadProc(pid, &rss0, &cpu0);
+  const int64_t t0 = MonotonicNanos();
+  uint64_t rss_max = rss0;
+  for (int i = 0; i < seconds; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    uint64_t r = 0, cpu = 0;
+    if (ReadProc(pid, &r, &cpu)) rss_max = std::max(rss_max, r);
+  }
+  ReadProc(pid, &rss1, &cpu1);
+  const double secs = Seconds(MonotonicNanos() - t0);
+  const double cpu = 100.0 * static_cast<double>(cpu1 - cpu0) / static_cast<double>(sysconf(_SC_CLK_TCK)) / secs;
+  auto agent_state = c.store->GetAgent(id->agent_id);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::printf("idle agent (rampart-agent run: connected, heartbeats every 10 s, probes 5/s, host sensors off):\n");
+  std::printf("  RSS %.1f MiB (max %.1f MiB), CPU %.2f%% of one core over %.0f s; connected: %s\n", rss1 / 1024.0,
+              rss_max / 1024.0, cpu, secs, agent_state && agent_state->connected ? "yes" : "no");
+  return 0;
+}
+
+}  // namespace
+}  // namespace rampart
+
+int main(int argc, char** argv) {
+  int agents = 500;
+  uint64_t per_agent = 2000, backlog = 200000;
+  int idle_seconds = 30;
+  bool skip_idle = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
+    if (a == "--agents") agents = std::atoi(next());
+    else if (a == "--events-per-agent") per_agent = std::strtoull(next(), nullptr, 10);
+    else if (a == "--backlog") backlog = std::strtoull(next(), nullptr, 10);
+    else if (a == "--idle-seconds") idle_seconds = std::atoi(next());
+    else if (a == "--skip-idle") skip_idle = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: transport_bench [--agents N] [--events-per-agent N] [--backlog N] [--idle-seconds S] "
+                   "[--skip-idle]\n");
+      return 2;
+    }
+  }
+  rampart::log::SetLevel(rampart::log::Level::kWarn);
+  char tmpl[] = "/tmp/transport-bench-XXXXXX";
+  if (!mkdtemp(tmpl)) return 1;
+  rampart::Controller c;
+  c.dir = tmpl;
+  if (auto s = rampart::StartController(&c); !s.ok()) {
+    std::fprintf(stderr, "controller: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf("controller on %s (store fsyncs every group commit) in %s\n", c.address.c_str(), c.dir.c_str());
+  int rc = rampart::Throughput(c, agents, per_agent);
+  if (rc == 0) rc = rampart::Drain(c, backlog);
+  if (rc == 0 && !skip_idle) rc = rampart::Idle(c, idle_seconds);
+  c.server->Shutdown(std::chrono::seconds(2));
+  c.server.reset();
+  c.links.reset();
+  c.fleet.reset();
+  c.store.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(c.dir, ec);
+  return rc;
+}
