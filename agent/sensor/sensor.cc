@@ -1,6 +1,7 @@
 #include "agent/sensor/sensor.h"
 
 #include <algorithm>
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -62,6 +63,11 @@ class SensorImpl final : public Sensor {
       : options_(options), link_(link), sink_(sink) {}
 
   Status Init() {
+    // What the inspector needs kept (InspectorNeeds) widens the parsers' limits.
+    if (options_.inspector != nullptr) {
+      const InspectorNeeds needs = options_.inspector->Needs();
+      options_.app.http.body_limit = std::max<size_t>(options_.app.http.body_limit, needs.http_body_limit);
+    }
     for (int i = 0; i < options_.workers; ++i) {
       std::unique_ptr<Inspector> insp;
       if (options_.inspector != nullptr) {

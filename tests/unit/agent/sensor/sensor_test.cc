@@ -347,6 +347,9 @@ class ContextFactory final : public InspectorFactory {
   Result<std::unique_ptr<Inspector>> Create(int) override {
     struct I final : Inspector {
       void OnPacket(const PacketEvent& ev, AlertSink&) override {
+        for (const HttpTxView* tx : ev.app.http) {
+          if (tx->progressed & kHttpResponseBody) bodies->push_back(std::string(tx->response_body));
+        }
         if (ev.stream == nullptr || ev.flow->direction != Direction::kToServer) return;
         const std::string all(reinterpret_cast<const char*>(ev.stream->data.data()), ev.stream->data.size());
         if (ev.stream->stream_offset > 0) {
@@ -356,12 +359,15 @@ class ContextFactory final : public InspectorFactory {
       }
       void OnFlowEnd(FlowView&, const AppLayerView&, AlertSink&) override {}
       std::vector<std::string>* windows;
+      std::vector<std::string>* bodies;
     };
     auto i = std::make_unique<I>();
     i->windows = &windows;
+    i->bodies = &bodies;
     return std::unique_ptr<Inspector>(std::move(i));
   }
   std::vector<std::string> windows;
+  std::vector<std::string> bodies;
 };
 
 TEST_F(SensorTest, StreamContextCarriesEarlierBytes) {
@@ -372,6 +378,8 @@ TEST_F(SensorTest, StreamContextCarriesEarlierBytes) {
   ASSERT_EQ(factory.windows.size(), 4u);  // The request in 20-byte segments.
   EXPECT_EQ(factory.windows[0], kGet.substr(0, 20));
   EXPECT_EQ(factory.windows[1], kGet.substr(12, 28));  // 8 bytes of context + 20 new.
+  // The body limit asked for is applied without the caller setting it.
+  EXPECT_EQ(factory.bodies, std::vector<std::string>{"hello world"});
 }
 
 TEST_F(SensorTest, InspectorFactoryErrorStopsCreation) {
