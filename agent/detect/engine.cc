@@ -92,6 +92,7 @@ std::string FastPatternBytes(const ContentMatch& c) {
 // A key naming a buffer and its transform chain.
 std::string ChannelKey(const MatchList& l) {
   std::string k = std::to_string(static_cast<int>(l.buffer));
+  if (l.side != 0) k += "@" + std::to_string(l.side);
   for (const Transform& t : l.transforms) {
     k += "|" + std::to_string(static_cast<int>(t.kind));
     k += ":" + t.key;
@@ -120,6 +121,7 @@ bool IsTxRule(const Rule& r) {
       case Check::Kind::kTlsNotAfter:
       case Check::Kind::kTlsCertExpired:
       case Check::Kind::kTlsCertValid:
+      case Check::Kind::kFileSize:
         return true;
       default:
         break;
@@ -163,6 +165,7 @@ constexpr int kProtoClasses = 4;
 // patterns in one buffer (with one transform chain) and who owns them.
 struct Channel {
   BufferId buffer;
+  uint8_t side = 0;  // MatchList::side of the lists it serves.
   std::vector<Transform> transforms;
   std::string key;
   std::shared_ptr<const PatternDb> db;
@@ -218,6 +221,7 @@ void PlanGroup(const std::vector<uint32_t>& nums, const std::vector<std::unique_
       g->channels.emplace_back();
       g->channels.back().key = key;
       g->channels.back().buffer = l->buffer;
+      g->channels.back().side = l->side;
       g->channels.back().transforms = l->transforms;
       index.emplace_back();
     }
@@ -374,12 +378,21 @@ Result<std::unique_ptr<Engine>> Engine::Build(RuleSet set, const EngineOptions& 
 
   // Suricata's signature order: action, flowbits (set, read, unused),
   // flowint likewise, then priority; load order breaks ties.
-  std::stable_sort(rules.begin(), rules.end(), [](const std::unique_ptr<Rule>& a, const std::unique_ptr<Rule>& b) {
+  // (std::sort with the load position as the last key: std::stable_sort's
+  // temporary buffer is deprecated under C++23 with libstdc++ 12.)
+  std::vector<std::pair<size_t, std::unique_ptr<Rule>>> ordered;
+  ordered.reserve(rules.size());
+  for (size_t i = 0; i < rules.size(); ++i) ordered.emplace_back(i, std::move(rules[i]));
+  std::sort(ordered.begin(), ordered.end(), [](const auto& x, const auto& y) {
+    const Rule* a = x.second.get();
+    const Rule* b = y.second.get();
     if (a->action != b->action) return a->action < b->action;
     if (a->flowbits_order != b->flowbits_order) return a->flowbits_order > b->flowbits_order;
     if (a->flowint_order != b->flowint_order) return a->flowint_order > b->flowint_order;
-    return a->priority < b->priority;
+    if (a->priority != b->priority) return a->priority < b->priority;
+    return x.first < y.first;
   });
+  for (size_t i = 0; i < rules.size(); ++i) rules[i] = std::move(ordered[i].second);
   for (size_t i = 0; i < rules.size(); ++i) {
     Rule& r = *rules[i];
     r.num = static_cast<uint32_t>(i);
@@ -458,6 +471,7 @@ struct FlowDetectState::Impl {
     std::string data;          // Bytes not inspected yet.
     uint64_t data_offset = 0;  // Stream offset of data[0].
     bool trigger = false;
+    bool seen = false;         // Some data arrived (data_offset is meaningful).
   };
   StreamDir stream[2];
 
@@ -595,6 +609,7 @@ struct Detector::Impl {
   std::vector<PendingAlert> queue;
   std::string xform;   // Transformed buffer.
   std::string bufscratch;
+  Dir inspect_dir = Dir::kToServer;  // The direction RunTx is inspecting (filesize without a side).
 
   std::unordered_map<XbitKey, int64_t, XbitKeyHash> xbits;  // -> expiry (0 = never)
   std::unordered_map<ThresholdKey, ThresholdEntry, ThresholdKeyHash> thresholds;
@@ -654,6 +669,7 @@ struct Detector::Impl {
   // The header checked against the transaction's orientation.
   bool TxHeaderOk(const Rule& r, Dir d) const {
     if (p->flow == nullptr) return HeaderOk(r);
+    if (r.txbothdir) d = Dir::kToServer;  // '=>': the header reads client -> server.
     if (d == Dir::kToServer) return AddrPortOk(r, p->client, p->client_port, p->server, p->server_port, p->has_ports);
     return AddrPortOk(r, p->server, p->server_port, p->client, p->client_port, p->has_ports);
   }
@@ -910,6 +926,17 @@ struct Detector::Impl {
           case K::kTlsCertExpired: return now > na;
           default: return now >= nb && now <= na;
         }
+      }
+      case K::kFileSize: {
+        // Suricata: a closed file by its size; an open one only for '>'
+        // and '>=' once it has grown past the bound.
+        if (tx == nullptr) return false;
+        const Dir side = c.side != 0 ? (c.side == kDirToServer ? Dir::kToServer : Dir::kToClient) : inspect_dir;
+        uint64_t size = 0;
+        bool complete = false;
+        if (!tx->FileSize(side, &size, &complete)) return false;
+        if (complete) return c.num.Matches(size);
+        return (c.num.mode == UintCheck::Mode::kGt || c.num.mode == UintCheck::Mode::kGe) && c.num.Matches(size);
       }
       default:
         return false;
@@ -1248,11 +1275,22 @@ struct Detector::Impl {
     if (fs == nullptr || p->proto != 6) return;
     for (const PacketInput::Chunk& c : p->chunks) {
       auto& sd = fs->stream[static_cast<int>(c.dir)];
-      if (c.gap_before || c.offset != sd.data_offset + sd.data.size()) {
-        sd.data.clear();
-        sd.data_offset = c.offset;
+      std::span<const uint8_t> data = c.data;
+      uint64_t offset = c.offset;
+      const uint64_t have = sd.data_offset + sd.data.size();
+      if (!c.gap_before && offset < have && sd.seen) {
+        // Bytes handed over before (data on a SYN): only the rest is new.
+        const uint64_t skip = std::min<uint64_t>(have - offset, data.size());
+        data = data.subspan(static_cast<size_t>(skip));
+        offset += skip;
+        if (data.empty()) continue;
       }
-      sd.data.append(reinterpret_cast<const char*>(c.data.data()), c.data.size());
+      if (c.gap_before || offset != have || !sd.seen) {
+        sd.data.clear();
+        sd.data_offset = offset;
+      }
+      sd.seen = true;
+      sd.data.append(reinterpret_cast<const char*>(data.data()), data.size());
     }
     for (int d = 0; d < 2; ++d) {
       if (p->raw_trigger[d]) fs->stream[d].trigger = true;
@@ -1360,7 +1398,8 @@ struct Detector::Impl {
     return progress >= bi.progress;
   }
   // The side of a transaction a buffer belongs to, for a rule inspected in direction d.
-  static Dir BufferSide(BufferId b, Dir d) {
+  static Dir BufferSide(BufferId b, Dir d, uint8_t pinned = 0) {
+    if (pinned != 0) return pinned == kDirToServer ? Dir::kToServer : Dir::kToClient;
     const uint8_t dirs = GetBufferInfo(b).dirs;
     if (dirs == kDirToServer) return Dir::kToServer;
     if (dirs == kDirToClient) return Dir::kToClient;
@@ -1369,7 +1408,7 @@ struct Detector::Impl {
 
   // Inspects a transaction list: 1 match, 0 not yet (may match later), -1 cannot match.
   int TxList(const MatchList& l, const TxView& tx, Dir d, bool eof) {
-    const Dir side = BufferSide(l.buffer, d);
+    const Dir side = BufferSide(l.buffer, d, l.side);
     int progress = tx.progress(side);
     if (eof) progress = 4;
     if (progress < NeededProgress(l.buffer)) return eof ? -1 : 0;
@@ -1393,9 +1432,9 @@ struct Detector::Impl {
     const bool eof = p->pseudo;
     for (int di = 0; di < 2; ++di) {
       const Dir d = static_cast<Dir>(di);
+      inspect_dir = d;
       if (ts.done[di]) continue;
       const int progress = tx.progress(d);
-      const int req_progress = tx.progress(Dir::kToServer);
       if (progress <= 0 && !eof) continue;
       // A complete side is inspected once more only if it just completed;
       // an incomplete one each time the transaction is offered (its body grows).
@@ -1408,8 +1447,8 @@ struct Detector::Impl {
         const RuleGroup& g = engine.tx_groups[static_cast<int>(ap)][di];
         for (uint32_t num : g.always) AddCandidate(num);
         for (const Channel& ch : g.channels) {
-          const Dir side = BufferSide(ch.buffer, d);
-          const int pr = side == d ? progress : req_progress;
+          const Dir side = BufferSide(ch.buffer, d, ch.side);
+          const int pr = side == d ? progress : tx.progress(side);
           if (pr < NeededProgress(ch.buffer) && !eof) continue;
           for (uint32_t idx = 0;; ++idx) {
             std::span<const uint8_t> data;

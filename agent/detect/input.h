@@ -40,6 +40,14 @@ class TxView {
     (void)name;
     return false;
   }
+  // The size of the file (message body, decoded) carried on side `side`:
+  // false when there is none; *complete once its message ended.
+  virtual bool FileSize(Dir side, uint64_t* size, bool* complete) const {
+    (void)side;
+    (void)size;
+    (void)complete;
+    return false;
+  }
   // TLS version of the handshake (0x0303...), 0 when unknown.
   virtual uint16_t TlsVersion() const { return 0; }
   // The server certificate's validity (Unix seconds); false when no certificate was seen.

@@ -181,6 +181,10 @@ struct Transform {
 
 struct MatchList {
   BufferId buffer = BufferId::kPayload;
+  // A two-sided buffer pinned to one side ("http.connection: to_client;"
+  // in a '=>' rule): kDirToServer or kDirToClient; 0 follows the direction
+  // the rule is inspected in.
+  uint8_t side = 0;
   std::vector<Transform> transforms;
   std::vector<SigMatch> matches;
   // base64_data: keywords evaluated on the output of base64_decode.
@@ -230,6 +234,7 @@ struct Check {
     kTlsFingerprint,   // tls.fingerprint:"aa:bb:..."
     kTlsNotBefore,     // tls_cert_notbefore:<2025 (num: Unix seconds)
     kTlsNotAfter,
+    kFileSize,         // filesize:[to_client|to_server,]<100 (side: 0 inspected direction, else kDirTo*)
   };
   Kind kind;
   UintCheck num;
@@ -343,6 +348,9 @@ struct Rule {
   PortSet sport = PortSet::Any();
   PortSet dport = PortSet::Any();
   bool bidirectional = false;
+  // '=>': one transaction's request and response together; inspected on
+  // the response, the header read in the request's direction.
+  bool txbothdir = false;
   bool addr_negated = false;  // Either address uses '!': Suricata inspects such rules per packet.
 
   FlowOptions flow;

@@ -51,6 +51,13 @@ class HttpTx final : public TxView {
     if (v_.progress & sensor::kHttpResponseHeaders) return 2;
     return (v_.progress & sensor::kHttpResponseLine) ? 1 : 0;
   }
+  // A body is a file, as Suricata's HTTP file tracking has it.
+  bool FileSize(Dir side, uint64_t* size, bool* complete) const override {
+    *size = side == Dir::kToServer ? v_.request_body_length : v_.response_body_length;
+    if (*size == 0) return false;
+    *complete = progress(side) >= 4;
+    return true;
+  }
 
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
@@ -253,6 +260,7 @@ struct FlowState final : public sensor::FlowInspectorState {
   bool syn[2] = {false, false};
   bool fin[2] = {false, false};
   bool was_established = false;
+  bool app_visible = false;  // The app-layer protocol is visible to packet rules (see FillStream).
 };
 
 uint64_t Relative(uint32_t seq, uint32_t base) { return static_cast<uint32_t>(seq - base); }
@@ -405,6 +413,7 @@ class RuleInspector final : public sensor::Inspector {
     }
     if (pv.tcp_flags & sensor::kTcpFin) fs->fin[d] = true;
     chunks_.clear();
+    syn_data_ = false;
     if (ev.stream != nullptr) {
       const std::span<const uint8_t> nb = ev.stream->new_bytes();
       const uint64_t off = ev.stream->stream_offset + ev.stream->new_offset;
@@ -413,8 +422,19 @@ class RuleInspector final : public sensor::Inspector {
         fs->has_base[d] = true;
         fs->base_seq[d] = pv.tcp_seq - static_cast<uint32_t>(off);
       }
-      chunks_.push_back(PacketInput::Chunk{p->dir, nb, off, ev.stream->gap});
+      if (!nb.empty()) chunks_.push_back(PacketInput::Chunk{p->dir, nb, off, ev.stream->gap});
       fs->stream_end[d] = std::max(fs->stream_end[d], off + nb.size());
+    }
+    if ((pv.tcp_flags & sensor::kTcpSyn) && !pv.payload.empty() && fs->stream_end[d] == 0) {
+      // Data on a SYN (TCP Fast Open) is stream data from offset 0, taken
+      // as acknowledged with the SYN itself, as Suricata's stream does: it
+      // is inspected on the SYN, where flags:S can see it. The reassembler
+      // hands the same bytes over later; the engine skips what it has.
+      chunks_.push_back(PacketInput::Chunk{p->dir, pv.payload, 0, false});
+      fs->stream_end[d] = pv.payload.size();
+      fs->acked[d] = fs->any_acked[d] ? std::max<uint64_t>(fs->acked[d], pv.payload.size()) : pv.payload.size();
+      fs->any_acked[d] = true;
+      syn_data_ = true;
     }
     p->chunks = chunks_;
     // The peer's ACK tells how much of the other direction was received.
@@ -439,10 +459,15 @@ class RuleInspector final : public sensor::Inspector {
     for (std::string_view e : p->events) {
       if (e == "stream.pkt_retransmission") retransmission = true;
     }
-    // Data on a SYN (TCP Fast Open) is inspected in the packet, where
-    // flags:S can see it.
-    const bool syn = (pv.tcp_flags & sensor::kTcpSyn) != 0;
-    p->stream_added = !syn && (ev.stream != nullptr || (!pv.payload.empty() && fs->was_established && !retransmission));
+    p->stream_added = syn_data_ || ev.stream != nullptr || (!pv.payload.empty() && fs->was_established && !retransmission);
+    // Suricata's app layer (IDS mode) sees a direction's data once the peer
+    // acknowledges it, after the handshake: until then packets of the flow
+    // have no app-layer protocol, though the sensor may know it already.
+    if (!fs->app_visible && !(pv.tcp_flags & sensor::kTcpSyn) && (pv.tcp_flags & sensor::kTcpAck) &&
+        fs->any_acked[o] && fs->acked[o] > 0) {
+      fs->app_visible = true;
+    }
+    if (!fs->app_visible && !p->tcp_closing) p->app_proto = AppProto::kUnknown;
   }
 
   void BuildTxs(const sensor::AppLayerView& app, PacketInput* p) {
@@ -514,6 +539,7 @@ class RuleInspector final : public sensor::Inspector {
   std::shared_ptr<const std::vector<std::string>> metadata_;
   std::vector<std::string_view> events_;
   std::vector<PacketInput::Chunk> chunks_;
+  bool syn_data_ = false;  // This packet's SYN payload was handed over as stream data.
   std::vector<HttpTx> http_;
   std::vector<DnsTx> dns_;
   std::optional<TlsTx> tls_;

@@ -418,9 +418,10 @@ class Parser {
     } else if (toks[4] == "<>") {
       r.bidirectional = true;
     } else if (toks[4] == "=>") {
-      return Unsupported("transactional direction '=>' is not supported");
+      r.bidirectional = false;
+      r.txbothdir = true;
     } else {
-      return Fail("bad direction '" + std::string(toks[4]) + "' (use -> or <>)");
+      return Fail("bad direction '" + std::string(toks[4]) + "' (use ->, <> or =>)");
     }
     if ((!r.sport.IsAny() || !r.dport.IsAny())) {
       // Ports need a protocol that has them.
@@ -661,8 +662,17 @@ class Parser {
     }
     for (const auto& s : kSticky) {
       if (name == s.name) {
-        if (auto e = no_value()) return e;
-        current_list_ = ListFor(s.buffer, GetBufferInfo(s.buffer).multi);
+        uint8_t side = 0;
+        if (o.has_value && !Trim(v).empty()) {
+          // "http.connection: to_client;": which side of a '=>' rule's
+          // transaction a two-sided buffer is read from.
+          const std::string sv = ToLower(Trim(v));
+          if (sv != "to_client" && sv != "to_server") return Fail("takes no value (or to_client / to_server in a '=>' rule)");
+          if (!r.txbothdir) return Fail("a direction ('" + sv + "') needs a '=>' rule");
+          if (GetBufferInfo(s.buffer).dirs != kDirBoth) return Fail("has one side only; it takes no direction");
+          side = sv == "to_client" ? kDirToClient : kDirToServer;
+        }
+        current_list_ = ListFor(s.buffer, GetBufferInfo(s.buffer).multi, side);
         return std::nullopt;
       }
     }
@@ -814,6 +824,7 @@ class Parser {
       if (r.proto.app == AppProto::kUnknown) r.proto.app = AppProto::kTls;
       return std::nullopt;
     }
+    if (name == "filesize") return FileSize(v);
     if (name == "ssl_version") return SslVersion(v);
     if (name == "tls.version") return TlsVersion(v);
     if (name == "ssl_state") return SslState(v);
@@ -839,14 +850,14 @@ class Parser {
   }
 
   // Index of the list for `b`; a new instance if `fresh` (multi buffers).
-  int ListFor(BufferId b, bool fresh) {
+  int ListFor(BufferId b, bool fresh, uint8_t side = 0) {
     auto& lists = rule_->lists;
     if (!fresh) {
       for (size_t i = 0; i < lists.size(); ++i) {
-        if (lists[i].buffer == b) return static_cast<int>(i);
+        if (lists[i].buffer == b && lists[i].side == side) return static_cast<int>(i);
       }
     }
-    lists.push_back(MatchList{b, {}, {}, {}});
+    lists.push_back(MatchList{b, side, {}, {}, {}});
     return static_cast<int>(lists.size() - 1);
   }
 
@@ -2150,6 +2161,31 @@ class Parser {
     return Unsupported("ssl_state is not supported");
   }
 
+  // filesize:[to_client|to_server,] <uint>: the size of the file (message
+  // body) of the transaction.
+  KwStatus FileSize(const std::string& value) {
+    std::string_view v = Trim(value);
+    Check c{Check::Kind::kFileSize};
+    const size_t comma = v.find(',');
+    if (comma != std::string_view::npos) {
+      const std::string side = ToLower(Trim(v.substr(0, comma)));
+      if (side == "to_client") {
+        c.side = kDirToClient;
+      } else if (side == "to_server") {
+        c.side = kDirToServer;
+      } else {
+        return Fail("filesize: unknown direction '" + side + "' (to_client or to_server)");
+      }
+      v = Trim(v.substr(comma + 1));
+    }
+    auto n = ParseUintCheck(v, UINT64_MAX);
+    if (!n) return Fail("filesize: " + n.error().message());
+    c.num = *n;
+    rule_->checks.push_back(std::move(c));
+    if (rule_->proto.app == AppProto::kUnknown && rule_->proto.ip_protos.test(6)) rule_->proto.app = AppProto::kHttp1;
+    return std::nullopt;
+  }
+
   KwStatus Requires(const std::string& value) {
     // "requires: feature X, version >= 7.0". A rule whose requirement this
     // engine cannot meet is skipped, as Suricata skips it.
@@ -2170,10 +2206,12 @@ class Parser {
     // App-layer protocol from buffers.
     bool has_tx = false;
     uint8_t dirs = kDirBoth;
+    uint8_t sides_seen = 0;  // '=>': which sides the rule's buffers read.
     for (const MatchList& l : r.lists) {
       const BufferInfo& bi = GetBufferInfo(l.buffer);
       if (bi.kind != BufferKind::kTx) continue;
       has_tx = true;
+      sides_seen |= l.side != 0 ? l.side : bi.dirs;
       if (l.buffer == BufferId::kFileData) {
         // file_data serves several protocols; only HTTP bodies are inspected here.
         if (r.proto.app == AppProto::kUnknown && !r.proto.ip_protos.test(6)) {
@@ -2187,12 +2225,23 @@ class Parser {
       } else if (r.proto.app != bi.proto && !(r.proto.app == AppProto::kHttp2 && bi.proto == AppProto::kHttp1)) {
         return Fail(std::string(bi.name) + " cannot be used in a rule for " + std::string(AppProtoName(r.proto.app)));
       }
-      dirs &= bi.dirs;
+      dirs &= l.side != 0 ? l.side : bi.dirs;
       if (dirs == 0) {
         // Request and response buffers together: Suricata inspects the
         // rule on the response, when the request is complete.
         dirs = kDirToClient;
       }
+    }
+    for (const Check& c : r.checks) {
+      if (c.kind == Check::Kind::kFileSize && c.side != 0) sides_seen |= c.side;
+    }
+    if (r.txbothdir) {
+      // Suricata's transactional rules: both sides of one transaction,
+      // inspected once its response is in.
+      if (r.proto.app == AppProto::kUnknown) return Fail("'=>' needs an app-layer protocol with transactions");
+      if (sides_seen != kDirBoth) return Fail("'=>' needs keywords for both directions of the transaction");
+      if (r.flow.to_server || r.flow.to_client) return Fail("'=>' cannot be combined with flow:to_server/to_client");
+      dirs = kDirToClient;
     }
     if (r.flow.to_server) {
       if (has_tx && !(dirs & kDirToServer)) {

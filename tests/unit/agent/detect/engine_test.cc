@@ -27,13 +27,20 @@ class BufferTx final : public TxView {
     *out = {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
     return true;
   }
+  bool FileSize(Dir side, uint64_t* size, bool* complete) const override {
+    *size = file_size_[static_cast<int>(side)];
+    *complete = progress_[static_cast<int>(side)] >= 4;
+    return *size > 0;
+  }
   void Set(BufferId b, Dir side, std::vector<std::string> v) { buffers_[{b, static_cast<int>(side)}] = std::move(v); }
   void SetProgress(Dir d, int p) { progress_[static_cast<int>(d)] = p; }
+  void SetFileSize(Dir d, uint64_t n) { file_size_[static_cast<int>(d)] = n; }
 
  private:
   uint64_t id_;
   AppProto proto_;
   int progress_[2] = {0, 0};
+  uint64_t file_size_[2] = {0, 0};
   std::map<std::pair<BufferId, int>, std::vector<std::string>> buffers_;
 };
 
@@ -276,6 +283,45 @@ TEST_F(EngineTest, TransactionRulesAlertOncePerTransaction) {
   tx2.Set(BufferId::kHttpUri, Dir::kToServer, {"/upload"});
   tx2.SetProgress(Dir::kToServer, 4);
   EXPECT_THAT(Run(p, {&tx2}), ElementsAre(2u));
+}
+
+// '=>': both sides of one transaction, inspected once the response is in;
+// a two-sided buffer names its side.
+TEST_F(EngineTest, TransactionalBothDirectionRules) {
+  Load("alert http any any => any any (http.uri; content:\"/download\"; http.stat_code; content:\"200\"; sid:1;)\n"
+       "alert http any any => any any (http.uri; content:\"/download\"; http.stat_code; content:\"404\"; sid:2;)\n"
+       "alert http any any => any any (http.connection: to_client; content:\"close\"; "
+       "http.connection: to_server; content:\"keep\"; sid:3;)\n"
+       "alert http any any => any any (http.uri; content:\"/download\"; filesize: to_client, >100; sid:4;)\n"
+       "alert http any any => any any (http.uri; content:\"/download\"; filesize: to_client, <100; sid:5;)\n");
+  BufferTx tx(0, AppProto::kHttp1);
+  tx.Set(BufferId::kHttpUri, Dir::kToServer, {"/download"});
+  tx.Set(BufferId::kHttpConnection, Dir::kToServer, {"keep-alive"});
+  tx.SetProgress(Dir::kToServer, 4);
+  PacketInput p = Tcp(Dir::kToServer, "");
+  p.app_proto = AppProto::kHttp1;
+  EXPECT_THAT(Run(p, {&tx}), IsEmpty());  // Nothing before the response.
+  tx.Set(BufferId::kHttpStatCode, Dir::kToClient, {"200"});
+  tx.Set(BufferId::kHttpConnection, Dir::kToClient, {"close"});
+  tx.SetProgress(Dir::kToClient, 2);
+  tx.SetFileSize(Dir::kToClient, 150);
+  PacketInput r = Tcp(Dir::kToClient, "");
+  r.app_proto = AppProto::kHttp1;
+  // An open file already exceeds 100; "< 100" waits for the end (and fails).
+  EXPECT_THAT(Run(r, {&tx}), ElementsAre(1u, 3u, 4u));
+  tx.SetProgress(Dir::kToClient, 4);
+  EXPECT_THAT(Run(r, {&tx}), IsEmpty());
+}
+
+TEST_F(EngineTest, TransactionalRulesNeedBothSides) {
+  RuleVars vars = RuleVars::Defaults();
+  Classifications classes = Classifications::Builtin();
+  RuleLoader loader(vars, classes);
+  loader.LoadText("alert http any any => any any (http.uri; content:\"/a\"; sid:1;)\n"
+                  "alert http any any -> any any (http.connection: to_client; content:\"x\"; sid:2;)\n"
+                  "alert tcp any any => any any (content:\"x\"; sid:3;)\n",
+                  "t.rules");
+  EXPECT_EQ(loader.report().failed, 3u);
 }
 
 TEST_F(EngineTest, MultiBufferAndTransformPrefilter) {
