@@ -212,6 +212,7 @@ void HttpParser::EndDecompressor(Direction& d) {
   }
   d.zs_failed = false;
   d.raw_deflate_tried = false;
+  d.decoder.reset();
 }
 
 void HttpParser::Feed(int dir, const uint8_t* data, size_t len, bool gap, std::vector<HttpTx*>* progressed,
@@ -261,7 +262,25 @@ void HttpParser::FeedDir(int dir, const uint8_t* data, size_t len, std::vector<H
         d.remaining -= take;
         data += take;
         len -= take;
-        if (d.remaining == 0) FinishMessage(dir, progressed);
+        if (d.remaining == 0) {
+          if (dir == 1) {
+            // libhtp: lines after the announced length that do not start a
+            // response are more of this body (browsers read them so).
+            while (len > 0) {
+              const void* nl = std::memchr(data, '\n', len);
+              const size_t line = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - data) + 1 : len;
+              const std::string_view text(reinterpret_cast<const char*>(data), line);
+              if (LooksLikeResponseLine(text) || text.find_first_not_of(" \t\r\n\v\f") == std::string_view::npos ||
+                  (!nl && text.size() < 8)) {
+                break;
+              }
+              BodyData(dir, data, line, events);
+              data += line;
+              len -= line;
+            }
+          }
+          FinishMessage(dir, progressed);
+        }
         break;
       }
       case State::kBodyClose:
@@ -281,6 +300,30 @@ void HttpParser::FeedDir(int dir, const uint8_t* data, size_t len, std::vector<H
         d.line.append(reinterpret_cast<const char*>(data), take);
         data += take;
         len -= take;
+        if (dir == 1 && d.state == State::kChunkSize) {
+          // libhtp: control characters around the size are skipped; a line
+          // that is no size makes the rest of the response a body that
+          // runs to the end of the connection, this line included.
+          const ChunkLine cl = nl ? ParseChunkLine(d.line) : ChunkLine{};
+          if ((!nl && !MayBeChunkLine(d.line)) || (nl && cl.kind == ChunkLine::Kind::kInvalid)) {
+            events->push_back(HttpEvent::kInvalidResponseChunkLen);
+            const std::string body = std::move(d.line);
+            d.line.clear();
+            d.state = State::kBodyClose;
+            BodyData(dir, reinterpret_cast<const uint8_t*>(body.data()), body.size(), events);
+            break;
+          }
+          if (!nl) break;
+          d.line.clear();
+          if (cl.kind == ChunkLine::Kind::kSkip) break;
+          if (cl.length == 0) {
+            d.state = State::kTrailers;
+          } else {
+            d.remaining = cl.length;
+            d.state = State::kChunkData;
+          }
+          break;
+        }
         if (!nl) break;
         std::string_view line(d.line);
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
@@ -322,6 +365,15 @@ void HttpParser::FeedDir(int dir, const uint8_t* data, size_t len, std::vector<H
         break;
       }
       case State::kChunkDataEnd: {
+        if (dir == 1) {
+          // libhtp skips whatever precedes the next LF.
+          const void* nl = std::memchr(data, '\n', len);
+          const size_t take = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - data) + 1 : len;
+          data += take;
+          len -= take;
+          if (nl) d.state = State::kChunkSize;
+          break;
+        }
         // The CRLF after a chunk's data.
         if (data[0] == '\r') {
           ++data;
@@ -376,6 +428,7 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
   HttpMessage& m = dir == 0 ? tx->request : tx->response;
   const size_t old = m.head.size();
   m.head.append(reinterpret_cast<const char*>(data), len);
+  if (dir == 1) return ConsumeResponseHead(old, skipped, len, progressed, events);
 
   // The start line, as soon as it is complete.
   if (!d.line_parsed) {
@@ -470,6 +523,137 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
   }
   StartBody(dir, progressed, events);
   return skipped + used;
+}
+
+// The response head, read as libhtp reads it (http_lenient.h): the status
+// line ends at CR or LF, the header block by libhtp's grammar.
+size_t HttpParser::ConsumeResponseHead(size_t old, size_t skipped, size_t len, std::vector<HttpTx*>* progressed,
+                                       std::vector<HttpEvent>* events) {
+  Direction& d = dir_[1];
+  HttpTx* tx = d.tx;
+  HttpMessage& m = tx->response;
+  size_t eol_len = 0;
+  size_t line_end = ResponseLineEnd(m.head, &eol_len);
+  size_t dropped_new = 0;  // Bytes of this call's data dropped with ignored lines.
+  while (!d.line_parsed && line_end != std::string::npos && !LooksLikeResponseLine(m.head.substr(0, line_end))) {
+    // libhtp: a line that does not start with "http" is dropped when a
+    // response seems to follow (the next byte is 'H', or the line is
+    // short); otherwise the data is a body without a head.
+    const size_t after = line_end + eol_len;
+    std::string_view line(m.head.data(), line_end);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (after >= m.head.size() && line.size() > 2) return skipped + len;  // Wait for what follows.
+    if (line.size() <= 2 || m.head[after] == 'H') {
+      m.head.erase(0, after);
+      if (old >= after) {
+        old -= after;
+      } else {
+        dropped_new += after - old;
+        old = 0;
+      }
+      line_end = ResponseLineEnd(m.head, &eol_len);
+      continue;
+    }
+    d.line_parsed = true;
+    tx->status = 0;
+    Mark(tx, kRespLine, progressed);
+    Mark(tx, kRespHeaders, progressed);
+    const std::string body = std::move(m.head);
+    m.head.clear();
+    d.state = State::kBodyClose;
+    BodyData(1, reinterpret_cast<const uint8_t*>(body.data()), body.size(), events);
+    return skipped + len;
+  }
+  if (line_end == std::string::npos) {
+    if (m.head.size() > options_.max_head) {
+      events->push_back(HttpEvent::kResponseFieldTooLong);
+      AbandonMessage(1);
+      d.state = State::kFailed;
+    }
+    return skipped + len;
+  }
+  if (!d.line_parsed) {
+    d.line_parsed = true;
+    if (!ParseResponseLine(tx)) {
+      events->push_back(HttpEvent::kResponseInvalidProtocol);
+      AbandonMessage(1);
+      d.state = State::kResync;  // Cruft between messages: wait for a segment that starts one.
+      return skipped + len;
+    }
+    if (!tx->has_request) events->push_back(HttpEvent::kUnableToMatchResponseToRequest);
+    if (tx->status == 0) events->push_back(HttpEvent::kResponseInvalidStatus);
+    d.any_message = true;
+    Mark(tx, kRespLine, progressed);
+  }
+  const size_t block = line_end + eol_len;
+  std::vector<LenientHeader> headers;
+  size_t consumed = 0;
+  const HeadResult r = ParseResponseHeaders(std::string_view(m.head).substr(block), &headers, &consumed);
+  if (r == HeadResult::kNeedMore) {
+    if (m.head.size() > options_.max_head) {
+      events->push_back(HttpEvent::kResponseFieldTooLong);
+      FinishMessage(1, progressed);
+      d.state = State::kResync;
+    }
+    return skipped + len;
+  }
+  if (r == HeadResult::kError) {
+    events->push_back(HttpEvent::kResponseHeaderInvalid);
+    AbandonMessage(1);
+    d.state = State::kResync;
+    return skipped + len;
+  }
+  const size_t end = block + consumed;
+  // Bytes an earlier call kept in the head beyond its end are body bytes.
+  std::string early_body;
+  if (end < old) early_body = m.head.substr(end, old - end);
+  const size_t used = (end >= old ? end - old : 0) + dropped_new;
+  m.head.resize(end);
+  m.headers.clear();
+  for (const LenientHeader& h : headers) {
+    HttpHeaderSpan hs;
+    hs.name = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.name.size()), true};
+    m.derived.append(h.name);
+    hs.value = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.value.size()), true};
+    m.derived.append(h.value);
+    m.headers.push_back(hs);
+  }
+  if (tx->status == 100) {
+    // 100 Continue is interim unless it announces a body (libhtp).
+    uint64_t cl = 0;
+    bool has_cl = false;
+    const std::string v = FramingHeader(m, "content-length", false, &has_cl);
+    if (!(has_cl && ParseLenientContentLength(v, &cl) && cl > 0)) {
+      tx->response.Clear();
+      tx->status = 0;
+      d.line_parsed = false;
+      return skipped + used;
+    }
+  }
+  Mark(tx, kRespHeaders, progressed);
+  StartBody(1, progressed, events);
+  if (!early_body.empty()) {
+    FeedDir(1, reinterpret_cast<const uint8_t*>(early_body.data()), early_body.size(), progressed, events);
+  }
+  return skipped + used;
+}
+
+// A header that decides how a response body is framed or coded, found as
+// libhtp finds it: names compared without case and without NUL bytes;
+// repeated ones joined with ", " (`join`) or the first one.
+std::string HttpParser::FramingHeader(const HttpMessage& m, std::string_view name, bool join, bool* found) {
+  std::string out;
+  *found = false;
+  for (const HttpHeaderSpan& h : m.headers) {
+    if (!EqualsNoCaseNoZero(m.View(h.name), name)) continue;
+    if (*found) {
+      if (!join) break;
+      out.append(", ");
+    }
+    *found = true;
+    out.append(m.View(h.value));
+  }
+  return out;
 }
 
 void HttpParser::AbandonMessage(int dir) {
@@ -569,15 +753,17 @@ bool HttpParser::ParseRequestLine(HttpTx* tx) {
 bool HttpParser::ParseResponseLine(HttpTx* tx) {
   HttpMessage& m = tx->response;
   const std::string& h = m.head;
-  size_t eol = h.find('\n');
-  if (eol == std::string::npos) eol = h.size();
-  size_t line_end = eol;
-  if (line_end > 0 && h[line_end - 1] == '\r') --line_end;
+  // The line ends at the first CR or LF, as libhtp reads responses.
+  size_t eol_len = 0;
+  size_t line_end = ResponseLineEnd(h, &eol_len);
+  if (line_end == std::string::npos) line_end = h.size();
   m.start_line = HttpSpan{0, static_cast<uint32_t>(line_end), false};
-  if (line_end < 5 || h.compare(0, 5, "HTTP/") != 0) return false;
+  if (!LooksLikeResponseLine(std::string_view(h).substr(0, line_end))) return false;
   size_t i = 0;
+  while (i < line_end && (h[i] == ' ' || h[i] == '\t' || h[i] == '\0')) ++i;
+  const size_t pb = i;
   while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
-  m.f1 = HttpSpan{0, static_cast<uint32_t>(i), false};
+  m.f1 = HttpSpan{static_cast<uint32_t>(pb), static_cast<uint32_t>(i - pb), false};
   while (i < line_end && (h[i] == ' ' || h[i] == '\t')) ++i;
   const size_t sb = i;
   while (i < line_end && h[i] != ' ' && h[i] != '\t') ++i;
@@ -711,10 +897,43 @@ void HttpParser::StartBody(int dir, std::vector<HttpTx*>* progressed, std::vecto
       dir_[0].state = State::kTunnel;
       return;
     }
-    if (EqualsNoCase(tx->Method(), "HEAD") || st == 204 || st == 304 || (st >= 100 && st < 200)) {
+    bool has_te = false, has_cl = false;
+    const std::string te = FramingHeader(m, "transfer-encoding", true, &has_te);
+    const std::string cl = FramingHeader(m, "content-length", false, &has_cl);
+    // No body after HEAD; none after 1xx, 204 and 304 unless the headers
+    // announce one (browsers read it, and so does libhtp).
+    if (EqualsNoCase(tx->Method(), "HEAD") ||
+        ((st == 204 || st == 304 || (st >= 100 && st < 200)) && !has_te && !has_cl)) {
       FinishMessage(dir, progressed);
       return;
     }
+    if (options_.body_limit > 0) {
+      bool has_ce = false;
+      const std::string ce = FramingHeader(m, "content-encoding", true, &has_ce);
+      if (has_ce) d.decoder = BodyDecoder::FromContentEncoding(ce, options_.max_decode_layers);
+    }
+    if (has_te && ContainsNoCaseNoZero(te, "chunked")) {
+      d.state = State::kChunkSize;
+      d.line.clear();
+      return;
+    }
+    if (has_cl) {
+      uint64_t n = 0;
+      if (!ParseLenientContentLength(cl, &n)) {
+        events->push_back(HttpEvent::kInvalidContentLengthResponse);
+        d.state = State::kBodyClose;
+        return;
+      }
+      if (n == 0) {
+        FinishMessage(dir, progressed);
+        return;
+      }
+      d.remaining = n;
+      d.state = State::kBodyLength;
+      return;
+    }
+    d.state = State::kBodyClose;
+    return;
   } else if (tx->Protocol().empty()) {
     FinishMessage(dir, progressed);  // HTTP/0.9: no headers, no body.
     return;
@@ -771,6 +990,13 @@ void HttpParser::BodyData(int dir, const uint8_t* data, size_t len, std::vector<
   m.wire_body_length += len;
   if (options_.body_limit == 0) {
     m.body_length += len;
+    return;
+  }
+  if (d.decoder != nullptr) {
+    if (m.body.size() >= options_.body_limit) return;
+    const bool failed_before = d.decoder->any_failed();
+    m.body_length += d.decoder->Feed(data, len, &m.body, options_.body_limit - m.body.size());
+    if (!failed_before && d.decoder->any_failed()) events->push_back(HttpEvent::kGzipDecompressionFailed);
     return;
   }
   if (d.zs == nullptr || d.zs_failed) {

@@ -18,6 +18,8 @@
 
 #include <zlib.h>
 
+#include "agent/applayer/http_lenient.h"
+
 namespace rampart::applayer {
 
 struct HttpSpan {
@@ -84,6 +86,7 @@ struct HttpOptions {
   size_t max_head = 64 * 1024;  // Start line + headers per message; longer gives up the direction.
   size_t body_limit = 0;        // Decoded body bytes kept per message (0: none, count only).
   size_t max_txs = 64;          // Open transactions per flow (pipelining); more gives up.
+  size_t max_decode_layers = 3;  // Response content codings undone (Suricata's default is 2; its tests use 3).
 };
 
 // App-layer events, named as Suricata's http.* events.
@@ -152,6 +155,7 @@ class HttpParser {
     z_stream* zs = nullptr;   // Decompressor for the current body, if any.
     bool zs_failed = false;
     bool raw_deflate_tried = false;
+    std::unique_ptr<BodyDecoder> decoder;  // Response content codings (http_lenient.h).
     bool line_parsed = false;  // The current message's start line was parsed.
     bool any_message = false;  // A valid start line was seen in this direction.
   };
@@ -160,10 +164,13 @@ class HttpParser {
                std::vector<HttpEvent>* events);
   size_t ConsumeHead(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
                      std::vector<HttpEvent>* events);
+  size_t ConsumeResponseHead(size_t old, size_t skipped, size_t len, std::vector<HttpTx*>* progressed,
+                             std::vector<HttpEvent>* events);
   bool ParseRequestLine(HttpTx* tx);
   bool ParseResponseLine(HttpTx* tx);
   void ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events);
   void AbandonMessage(int dir);
+  static std::string FramingHeader(const HttpMessage& m, std::string_view name, bool join, bool* found);
   void ParseHeaders(HttpMessage* m, size_t from);
   void StartBody(int dir, std::vector<HttpTx*>* progressed, std::vector<HttpEvent>* events);
   void BodyData(int dir, const uint8_t* data, size_t len, std::vector<HttpEvent>* events);
