@@ -21,6 +21,7 @@ namespace {
 // A batch (or a tick when batch is null) for one worker.
 struct Job {
   capture::FrameBatch* batch = nullptr;
+  const std::vector<uint32_t>* frames = nullptr;  // This worker's frames of the batch.
   int64_t tick_nanos = 0;
 };
 
@@ -162,9 +163,7 @@ class SensorImpl final : public Sensor {
               w.Publish();
               continue;
             }
-            for (uint32_t idx : lists_[static_cast<size_t>(job.batch->index())][static_cast<size_t>(i)]) {
-              w.Process(job.batch->frames()[idx]);
-            }
+            for (uint32_t idx : *job.frames) w.Process(job.batch->frames()[idx]);
             job.batch->Release();
             w.Publish();
             if (!options_.pcap_cnt) (void)w.Flush();
@@ -191,7 +190,7 @@ class SensorImpl final : public Sensor {
         batch->Release();
         if (!options_.pcap_cnt) {
           const int64_t now = WallNanos();
-          for (int i = 0; i < n; ++i) queues[static_cast<size_t>(i)].Push(Job{nullptr, now});
+          for (int i = 0; i < n; ++i) queues[static_cast<size_t>(i)].Push(Job{nullptr, nullptr, now});
         }
       } else {
         const auto bi = static_cast<size_t>(batch->index());
@@ -207,7 +206,9 @@ class SensorImpl final : public Sensor {
         for (auto& l : per) users += l.empty() ? 0 : 1;
         batch->Retain(users);
         for (int i = 0; i < n; ++i) {
-          if (!per[static_cast<size_t>(i)].empty()) queues[static_cast<size_t>(i)].Push(Job{batch, 0});
+          if (!per[static_cast<size_t>(i)].empty()) {
+            queues[static_cast<size_t>(i)].Push(Job{batch, &per[static_cast<size_t>(i)], 0});
+          }
         }
       }
       if (StatsDue()) {
@@ -231,14 +232,22 @@ class SensorImpl final : public Sensor {
     line.push_back('\n');
     (void)sink_->Write(line);
     ++stats_records_;
-    (void)final;
+    if (!options_.pcap_cnt && !final) {
+      // Live capture: the counters in the log too, once per interval.
+      log::Info("sensor", "stats",
+                {{"packets", total.decode.pkts}, {"kernel_drops", ss.kernel_drops}, {"flows", total.flow.created},
+                 {"active_flows", total.flow.active}, {"records", total.records}, {"alerts", total.alerts},
+                 {"anomalies", total.anomalies}, {"reassembly_memuse", total.reassembly_memuse}});
+    }
   }
 
   SensorOptions options_;
   capture::LinkType link_;
   eve::EveSink* sink_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::vector<std::vector<uint32_t>>> lists_;  // [batch index][worker] -> frame indices.
+  // [batch index][worker] -> frame indices. A deque: growing it never moves
+  // the lists workers are reading.
+  std::deque<std::vector<std::vector<uint32_t>>> lists_;
   std::atomic<capture::PacketSource*> source_{nullptr};
   std::atomic<bool> stop_{false};
   int64_t start_wall_ = 0;
