@@ -24,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -287,6 +288,10 @@ int Throughput(Controller& c, int agents, uint64_t per_agent) {
     const int64_t now = MonotonicNanos();
     const uint64_t s = Stored(c), a = acked.load();
     const double dt = Seconds(now - last);
+    if (std::getenv("TRANSPORT_BENCH_TRACE")) {
+      std::printf("    t=%.0fs stored %llu acked %llu\n", Seconds(now - t0), static_cast<unsigned long long>(s - stored0),
+                  static_cast<unsigned long long>(a));
+    }
     if (s - stored0 < total * 95 / 100 && s > last_stored) {  // Steady state: not the tail.
       stored_rates.push_back(static_cast<double>(s - last_stored) / dt);
       acked_rates.push_back(static_cast<double>(a - last_acked) / dt);
@@ -311,6 +316,42 @@ int Throughput(Controller& c, int agents, uint64_t per_agent) {
               static_cast<unsigned long long>(counters.commits),
               counters.commits ? static_cast<double>(counters.stored) / static_cast<double>(counters.commits) : 0.0);
   return acked.load() == total ? 0 : 1;
+}
+
+// The store alone: batches of 1000 events straight into the ingest writer
+// (what the agent port does after parsing), to separate the store's cost
+// from TLS, gRPC and protobuf parsing.
+int StoreOnly(Controller& c, int agents, uint64_t per_agent) {
+  const std::string flow = Template(false), alert = Template(true);
+  for (int i = 0; i < agents; ++i) {
+    cs::Agent a;
+    a.id = "store-only-" + std::to_string(i);
+    a.site = "site-" + std::to_string(i % 150);
+    if (!c.store->GetSite(a.site).has_value()) (void)c.store->CreateSite({.id = a.site});
+    if (!c.store->PutAgentIdentity(a).ok()) return 1;
+  }
+  cs::EventWriter& w = cs::WriterOf(*c.store);
+  std::atomic<uint64_t> done{0};
+  const uint64_t total = per_agent * static_cast<uint64_t>(agents);
+  const int64_t t0 = MonotonicNanos();
+  for (uint64_t first = 1; first <= per_agent; first += 1000) {
+    for (int i = 0; i < agents; ++i) {
+      MemoryOutbox box(per_agent, flow, alert, &done);
+      std::vector<OutboxEntry> entries;
+      (void)box.Read(agent_store::Lane::kAll, first - 1, 1000, 1u << 30, &entries);
+      cs::IngestBatch b;
+      b.agent_id = "store-only-" + std::to_string(i);
+      for (const OutboxEntry& e : entries) b.batch.add_events()->ParseFromString(e.event);
+      const uint64_t n = entries.size();
+      b.done = [&done, n](Result<cs::IngestResult>) { done += n; };
+      while (w.Submit(std::move(b)) > 200000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  w.Drain();
+  const double secs = Seconds(MonotonicNanos() - t0);
+  std::printf("store only: %llu events (%d agents, batches of 1000) in %.1f s = %.0f events/s\n",
+              static_cast<unsigned long long>(total), agents, secs, static_cast<double>(total) / secs);
+  return 0;
 }
 
 int Drain(Controller& c, uint64_t backlog) {
@@ -442,6 +483,7 @@ int main(int argc, char** argv) {
   uint64_t per_agent = 2000, backlog = 200000;
   int idle_seconds = 30;
   bool skip_idle = false;
+  bool store_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
@@ -450,10 +492,11 @@ int main(int argc, char** argv) {
     else if (a == "--backlog") backlog = std::strtoull(next(), nullptr, 10);
     else if (a == "--idle-seconds") idle_seconds = std::atoi(next());
     else if (a == "--skip-idle") skip_idle = true;
+    else if (a == "--store-only") store_only = true;
     else {
       std::fprintf(stderr,
                    "usage: transport_bench [--agents N] [--events-per-agent N] [--backlog N] [--idle-seconds S] "
-                   "[--skip-idle]\n");
+                   "[--skip-idle] [--store-only]\n");
       return 2;
     }
   }
@@ -467,6 +510,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("controller on %s (store fsyncs every group commit) in %s\n", c.address.c_str(), c.dir.c_str());
+  if (store_only) {
+    const int rc = rampart::StoreOnly(c, agents, per_agent);
+    c.server->Shutdown(std::chrono::seconds(2));
+    return rc;
+  }
   int rc = rampart::Throughput(c, agents, per_agent);
   if (rc == 0) rc = rampart::Drain(c, backlog);
   if (rc == 0 && !skip_idle) rc = rampart::Idle(c, idle_seconds);

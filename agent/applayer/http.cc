@@ -205,13 +205,6 @@ void HttpParser::Mark(HttpTx* tx, uint8_t bits, std::vector<HttpTx*>* progressed
 }
 
 void HttpParser::EndDecompressor(Direction& d) {
-  if (d.zs != nullptr) {
-    inflateEnd(d.zs);
-    delete d.zs;
-    d.zs = nullptr;
-  }
-  d.zs_failed = false;
-  d.raw_deflate_tried = false;
   d.decoder.reset();
 }
 
@@ -938,16 +931,12 @@ void HttpParser::StartBody(int dir, std::vector<HttpTx*>* progressed, std::vecto
     FinishMessage(dir, progressed);  // HTTP/0.9: no headers, no body.
     return;
   }
-  // Decompressor for a coded body, only when bodies are kept.
+  // Decoder for a coded body, only when bodies are kept (a body that is
+  // not coded after all passes through).
   if (options_.body_limit > 0) {
-    const std::string_view ce = m.Header("Content-Encoding");
-    if (ContainsTokenNoCase(ce, "gzip") || ContainsTokenNoCase(ce, "x-gzip") || ContainsTokenNoCase(ce, "deflate")) {
-      d.zs = new z_stream();
-      if (inflateInit2(d.zs, 15 + 32) != Z_OK) {
-        delete d.zs;
-        d.zs = nullptr;
-      }
-    }
+    bool has_ce = false;
+    const std::string ce = FramingHeader(m, "content-encoding", true, &has_ce);
+    if (has_ce) d.decoder = BodyDecoder::FromContentEncoding(ce, options_.max_decode_layers);
   }
   const std::string_view te = m.Header("Transfer-Encoding");
   if (ContainsTokenNoCase(te, "chunked")) {
@@ -999,46 +988,9 @@ void HttpParser::BodyData(int dir, const uint8_t* data, size_t len, std::vector<
     if (!failed_before && d.decoder->any_failed()) events->push_back(HttpEvent::kGzipDecompressionFailed);
     return;
   }
-  if (d.zs == nullptr || d.zs_failed) {
-    m.body_length += len;
-    if (m.body.size() < options_.body_limit) {
-      m.body.append(reinterpret_cast<const char*>(data),
-                    std::min(len, options_.body_limit - m.body.size()));
-    }
-    return;
-  }
-  if (m.body.size() >= options_.body_limit) return;
-  z_stream* zs = d.zs;
-  zs->next_in = const_cast<Bytef*>(data);
-  zs->avail_in = static_cast<uInt>(len);
-  uint8_t out[16384];
-  while (zs->avail_in > 0 && m.body.size() < options_.body_limit) {
-    zs->next_out = out;
-    zs->avail_out = sizeof(out);
-    const int rc = inflate(zs, Z_NO_FLUSH);
-    const size_t produced = sizeof(out) - zs->avail_out;
-    m.body_length += produced;
-    m.body.append(reinterpret_cast<const char*>(out), std::min(produced, options_.body_limit - m.body.size()));
-    if (rc == Z_STREAM_END) break;
-    if (rc == Z_DATA_ERROR && !d.raw_deflate_tried && m.body_length == 0) {
-      // "deflate" sent as a raw stream without the zlib header: retry raw.
-      d.raw_deflate_tried = true;
-      inflateEnd(zs);
-      *zs = z_stream();
-      if (inflateInit2(zs, -15) != Z_OK) {
-        d.zs_failed = true;
-        break;
-      }
-      zs->next_in = const_cast<Bytef*>(data);
-      zs->avail_in = static_cast<uInt>(len);
-      continue;
-    }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      events->push_back(HttpEvent::kGzipDecompressionFailed);
-      d.zs_failed = true;
-      break;
-    }
-    if (rc == Z_BUF_ERROR && produced == 0) break;
+  m.body_length += len;
+  if (m.body.size() < options_.body_limit) {
+    m.body.append(reinterpret_cast<const char*>(data), std::min(len, options_.body_limit - m.body.size()));
   }
 }
 

@@ -16,8 +16,6 @@
 #include <string_view>
 #include <vector>
 
-#include <zlib.h>
-
 #include "agent/applayer/http_lenient.h"
 
 namespace rampart::applayer {
@@ -152,9 +150,6 @@ class HttpParser {
     uint64_t remaining = 0;   // Body bytes left (length or chunk).
     std::string line;         // Partial chunk-size / trailer line.
     HttpTx* tx = nullptr;     // The transaction this direction is filling.
-    z_stream* zs = nullptr;   // Decompressor for the current body, if any.
-    bool zs_failed = false;
-    bool raw_deflate_tried = false;
     std::unique_ptr<BodyDecoder> decoder;  // Response content codings (http_lenient.h).
     bool line_parsed = false;  // The current message's start line was parsed.
     bool any_message = false;  // A valid start line was seen in this direction.

@@ -1,5 +1,7 @@
 #include "agent/ship/prober.h"
 
+#include <pthread.h>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
@@ -68,7 +70,10 @@ void Prober::Configure(const std::string& host, int port, const std::string& key
   key_ = key;
   interval_ = std::max(interval, std::chrono::milliseconds(20));
   configured_ = port > 0 && !key.empty() && agent_id_.size() <= 64;
-  if (configured_ && !thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  if (configured_ && !thread_.joinable()) thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ship-probe");
+      Loop();
+    });
   cv_.notify_all();
 }
 

@@ -1,5 +1,7 @@
 #include "agent/ship/shipper.h"
 
+#include <pthread.h>
+
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -205,7 +207,10 @@ class ShipperImpl final : public Shipper {
       return InvalidArgumentError("batch size and batches in flight must be at least 1");
     }
     if (o_.probes) prober_ = std::make_unique<detail::Prober>(o_.identity.agent_id);
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ship");
+      Run();
+    });
     return Status::Ok();
   }
 
@@ -256,9 +261,11 @@ class ShipperImpl final : public Shipper {
     if (!o_.identity.server_name.empty()) args.SetSslTargetNameOverride(o_.identity.server_name);
     // One connection per shipper, even when a process runs many (benchmarks).
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    // Notice a dead connection (a cut WAN link) within ~15 s.
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    // Notice a dead connection (a cut WAN link) within ~35 s. gRPC also
+    // makes the timeout the socket's TCP_USER_TIMEOUT, so it must outlast
+    // retransmissions on a lossy link or a briefly overloaded controller.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 15000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     // Our own backoff decides when to retry; gRPC's must not add to it.

@@ -55,8 +55,9 @@ struct ShipperOptions {
   uint64_t backlog_threshold = 2000;
   // The most batches unacknowledged at once (the controller may lower it).
   uint32_t max_batches_in_flight = 8;
-  // How long to wait for the TLS handshake and the Welcome.
-  std::chrono::milliseconds connect_timeout{10000};
+  // How long to wait for the TLS handshake and the Welcome (a controller
+  // that hundreds of agents reconnect to at once may take a while).
+  std::chrono::milliseconds connect_timeout{30000};
   bool heartbeats = true;
   bool probes = true;  // Needs the controller to offer a reflector in its Welcome.
   // Extra heartbeat fields the caller knows (capture drops, policy and rules

@@ -1,5 +1,7 @@
 #include "agent/ship/transport.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -61,7 +63,10 @@ class TransportImpl final : public AgentTransport {
       inputs_.push_back({path, std::move(f)});
       log::Info("agent", "following EVE file", {{"path", path}});
     }
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ship-status");
+      Loop();
+    });
     return Status::Ok();
   }
 

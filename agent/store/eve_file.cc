@@ -1,5 +1,7 @@
 #include "agent/store/eve_file.h"
 
+#include <pthread.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,7 +45,10 @@ class Follower final : public EveFileFollower {
       log::Warn("evefile", "unreadable saved position; reading from the start", {{"path", o_.path}});
       saved_inode_ = saved_offset_ = 0;
     }
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "evefile");
+      Loop();
+    });
     return Status::Ok();
   }
 

@@ -1,5 +1,7 @@
 #include "agent/store/spool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -409,7 +411,10 @@ Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
     if (!r.has_value()) return r.error();
   }
   Impl* raw = impl.get();
-  impl->committer = std::thread([raw] { raw->CommitterLoop(); });
+  impl->committer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "spool-commit");
+    raw->CommitterLoop();
+  });
   log::Info("spool", "opened", {{"path", options.path}, {"depth", impl->depth}, {"last_sequence", impl->last_seq},
                                 {"dropped_total", impl->dropped}});
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));

@@ -70,7 +70,6 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1:
   void FinishOnce(const grpc::Status& status);
 
   Service* service_;
-  grpc::CallbackServerContext* ctx_;
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   fleet::Peer peer_;
   std::string address_;
@@ -167,7 +166,7 @@ class Service final : public v1::AgentService::CallbackService {
   int live = 0;
 };
 
-StreamReactor::StreamReactor(Service* service, grpc::CallbackServerContext* ctx) : service_(service), ctx_(ctx) {
+StreamReactor::StreamReactor(Service* service, grpc::CallbackServerContext* ctx) : service_(service) {
   service_->ReactorStarted();
   shared_->reactor = this;
   address_ = ctx->peer();
@@ -438,9 +437,8 @@ class ServerImpl final : public Server {
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
                          static_cast<int>(service_.options.keepalive_timeout.count() * 1000));
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    // Agents ping as often as every 5 s to notice a cut link; do not treat
-    // that as abuse.
-    b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
+    // Agents ping every 15 s to notice a cut link; do not treat that as abuse.
+    b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
     b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     server_ = b.BuildAndStart();
     if (!server_ || port_ == 0) {

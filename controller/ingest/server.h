@@ -50,9 +50,10 @@ struct Options {
   uint64_t max_queued_events = 1'000'000;
   size_t max_message_bytes = 32u << 20;
   // HTTP/2 keepalive: a silent, dead TCP connection (a cut WAN link) is
-  // noticed within time + timeout.
-  std::chrono::seconds keepalive_time{10};
-  std::chrono::seconds keepalive_timeout{5};
+  // noticed within time + timeout. The timeout is also the sockets'
+  // TCP_USER_TIMEOUT: shorter ones cut streams over lossy links.
+  std::chrono::seconds keepalive_time{30};
+  std::chrono::seconds keepalive_timeout{20};
 };
 
 struct Counters {

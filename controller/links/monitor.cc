@@ -1,5 +1,7 @@
 #include "controller/links/monitor.h"
 
+#include <pthread.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -101,8 +103,14 @@ class MonitorImpl final : public Monitor {
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
     port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
                                              : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-    reflector_ = std::thread([this] { ReflectorLoop(); });
-    evaluator_ = std::thread([this] { EvaluatorLoop(); });
+    reflector_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "links-reflect");
+      ReflectorLoop();
+    });
+    evaluator_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "links-eval");
+      EvaluatorLoop();
+    });
     log::Info("links", "probe reflector listening", {{"address", options_.reflector_listen}, {"port", port_}});
     return Status::Ok();
   }

@@ -3,6 +3,8 @@
 
 #include "controller/store/store.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -409,8 +411,14 @@ Status StoreImpl::Init() {
   ingest_cf_ = db_->Family(kIngestCf);
   links_cf_ = db_->Family(kLinksCf);
   RAMPART_RETURN_IF_ERROR(LoadDictionaries().WithContext("cannot load store " + options_.path));
-  writer_ = std::thread([this] { WriterLoop(); });
-  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-writer");
+    WriterLoop();
+  });
+  maintenance_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-maint");
+    MaintenanceLoop();
+  });
   log::Info("store", "opened", {{"path", options_.path}, {"agents", agents_.size()}, {"sites", sites_.size()},
                                 {"signatures", signatures_.size()}});
   return Status::Ok();

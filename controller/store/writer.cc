@@ -214,6 +214,11 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
   const bool want_notify = sub_count_.load() > 0;
   Counters delta;
   std::string value, summary_bytes;
+  // Writes are gathered and applied in key order: RocksDB's memtable keeps a
+  // splice of the previous insert, so neighbouring keys cost a few
+  // comparisons instead of a full skiplist search each (half of the
+  // writer's CPU before, with events' index keys scattered).
+  std::vector<std::pair<std::string, std::string>> primary, index;
 
   for (size_t i = 0; i < group.size(); ++i) {
     Pending& p = pending[i];
@@ -277,9 +282,11 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
       Summary s = SummaryOfEvent(e, ev_site);
       value.clear();
       e.AppendToString(&value);
-      wb.Put(events_, EventKey(p.num, seq), value);
+      primary.emplace_back(EventKey(p.num, seq), value);
       summary_bytes = EncodeSummary(s);
-      for (const std::string& k : IndexKeys(s, e.observed_unix_nanos(), p.num, seq)) wb.Put(idx_, k, summary_bytes);
+      for (std::string& k : IndexKeys(s, e.observed_unix_nanos(), p.num, seq)) {
+        index.emplace_back(std::move(k), summary_bytes);
+      }
       st.Add(seq, seq);
       ++st.stored;
       ++p.result.stored;
@@ -327,6 +334,12 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
     delta.duplicates += p.result.duplicates;
     delta.rejected += p.result.rejected;
   }
+  std::sort(primary.begin(), primary.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(index.begin(), index.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [k, v] : primary) wb.Put(events_, k, v);
+  for (const auto& [k, v] : index) wb.Put(idx_, k, v);
   for (const auto& [num, st] : scratch) wb.Put(ingest_cf_, IngestKey(num), IngestValue(st));
   for (const auto& [sid, info] : sig_updates) {
     std::string key;
