@@ -2,10 +2,13 @@
 
 #include <filesystem>
 
+#include "agent/detect/rule_inspector.h"
 #include "agent/host/host_sensors.h"
 #include "agent/sensor/live.h"
 #include "agent/ship/transport.h"
 #include "agent/store/spool.h"
+#include "agent/yara/payload_inspector.h"
+#include "agent/yara/rules.h"
 #include "common/log/log.h"
 #include "common/util/build_info.h"
 #include "common/util/shutdown.h"
@@ -29,17 +32,11 @@ Status RunAgent(const AgentConfig& config) {
   auto host_sensors = host::HostSensors::Start(config.host, spool_sink.get());
   if (!host_sensors) return host_sensors.error().WithContext("host sensors");
   log::Info("agent", "host sensors running");
-  // The network sensor (agent.capture): live capture into the same sink.
-  std::unique_ptr<sensor::LiveSensor> network;
-  if (config.capture.enabled) {
-    auto started = sensor::LiveSensor::Start(config.capture, spool_sink.get(), /*inspector=*/nullptr);
-    if (!started) return started.error().WithContext("agent.capture");
-    network = std::move(*started);
-  }
   // Network rules (agent.detect): loaded and checked at start, so a bad rule
-  // set is reported now; the engine is what network sensor workers share
+  // set is reported now; the workers of the network sensor share the engine
   // through detect::RuleInspectorFactory.
   std::unique_ptr<detect::Engine> rules;
+  std::unique_ptr<detect::RuleInspectorFactory> rule_inspector;
   if (config.detect.enabled && !config.detect.rule_files.empty()) {
     detect::LoadReport report;
     auto engine = detect::BuildEngine(config.detect, &report);
@@ -53,6 +50,31 @@ Status RunAgent(const AgentConfig& config) {
     }
     log::Info("detect", "rules loaded", {{"summary", report.Summary()}, {"rules", (*engine)->rule_count()}});
     rules = std::move(*engine);
+    rule_inspector = std::make_unique<detect::RuleInspectorFactory>(*rules);
+  }
+  // YARA on network payloads (agent.yara.network): stream data and HTTP
+  // bodies, alongside the rule engine on the same sensor.
+  std::unique_ptr<yara::PayloadInspectorFactory> yara_inspector;
+  if (config.capture.enabled && !config.yara_network.rules.empty()) {
+    auto compiled = yara::CompileRules({.sources = config.yara_network.rules, .externals = config.host.yara_externals});
+    if (!compiled) return compiled.error().WithContext("agent.yara.network.rules");
+    for (const auto& d : compiled->diagnostics) log::Warn("yara", "network rule problem", {{"problem", d.text}});
+    log::Info("yara", "network rules loaded",
+              {{"rules", compiled->rules->rule_count()}, {"files", compiled->loaded_files.size()},
+               {"stream_depth", config.yara_network.scan.stream_depth},
+               {"http_body_depth", config.yara_network.scan.http_body_depth}});
+    yara_inspector = std::make_unique<yara::PayloadInspectorFactory>(compiled->rules, config.yara_network.scan,
+                                                                     rule_inspector.get());
+  }
+  sensor::InspectorFactory* inspector = rule_inspector.get();
+  if (yara_inspector) inspector = yara_inspector.get();
+  // The network sensor (agent.capture): live capture into the same sink,
+  // with the inspectors above (they outlive it: declared before it).
+  std::unique_ptr<sensor::LiveSensor> network;
+  if (config.capture.enabled) {
+    auto started = sensor::LiveSensor::Start(config.capture, spool_sink.get(), inspector);
+    if (!started) return started.error().WithContext("agent.capture");
+    network = std::move(*started);
   }
   // EVE files to follow, and the stream to the controller once enrolled (agent/ship).
   auto transport = ship::AgentTransport::Start(config.transport, config.data_dir, **spool,
@@ -62,6 +84,11 @@ Status RunAgent(const AgentConfig& config) {
   WaitForShutdown();
   log::Info("agent", "stopping");
   if (network) network->Stop();
+  if (yara_inspector) {
+    const yara::PayloadScanCounters& c = yara_inspector->counters();
+    log::Info("yara", "network payload scans", {{"scans", c.scans.load()}, {"bytes", c.bytes.load()},
+                                                {"alerts", c.alerts.load()}, {"errors", c.errors.load()}});
+  }
   (*host_sensors)->Stop();
   (*transport)->Stop(std::chrono::seconds(5));
   log::Info("agent", "stopped");

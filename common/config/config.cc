@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -398,16 +399,24 @@ Status Document::Finish() {
   DocumentState* doc = state_.get();
   if (!doc->finished) {
     doc->finished = true;
+    // A mapping may be read through several Sections (two modules each
+    // reading their part of agent.yara): a key is known when any reader of
+    // that mapping asked about it, and each mapping is checked once.
+    std::map<std::string, std::set<std::string, std::less<>>> known_by_path;
+    for (const auto& s : doc->sections) known_by_path[s->path].insert(s->known.begin(), s->known.end());
+    std::set<std::string> checked;
     for (const auto& s : doc->sections) {
       if (!s->node.IsMap()) continue;
+      if (!checked.insert(s->path).second) continue;
+      const auto& known = known_by_path[s->path];
       for (auto it = s->node.begin(); it != s->node.end(); ++it) {
         if (!it->first.IsScalar()) continue;
         const std::string& key = it->first.Scalar();
-        if (s->known.count(key) != 0) continue;
+        if (known.count(key) != 0) continue;
         std::string message = "unknown key";
         std::string best;
         size_t best_distance = 3;  // Suggest only close spellings.
-        for (const std::string& k : s->known) {
+        for (const std::string& k : known) {
           const size_t d = EditDistance(key, k);
           if (d < best_distance) {
             best_distance = d;

@@ -147,5 +147,21 @@ TEST(ConfigTest, StringMapsAndDoubles) {
   EXPECT_DOUBLE_EQ(ratio, 0.25);
 }
 
+TEST(ConfigTest, MappingReadByTwoReadersKnowsBothTheirKeys) {
+  // Two modules read their own keys of one mapping (agent.yara: the host
+  // sensors' rules and scans, the runtime's network rules).
+  auto doc = Document::LoadString("agent:\n  yara:\n    rules: [a]\n    network: {depth: 5}\n    netwrk: 1\n");
+  ASSERT_TRUE(doc.has_value());
+  Section agent = doc->Root().Child("agent");
+  std::vector<std::string> rules;
+  agent.Child("yara").StringList("rules", &rules);
+  int depth = 0;
+  agent.Child("yara").Child("network").Int("depth", &depth, 0, 10);
+  EXPECT_FALSE(doc->Finish().ok());
+  // Each unknown key is reported once, not once per reader.
+  EXPECT_THAT(doc->Problems(), ElementsAre("agent.yara.netwrk: unknown key; did you mean 'network'? (line 5)"));
+  EXPECT_EQ(depth, 5);
+}
+
 }  // namespace
 }  // namespace rampart::config
