@@ -1,53 +1,28 @@
-#include <CLI/CLI.hpp>
-
-#include <cstdio>
+// run and check-config: the agent daemon from its YAML configuration.
 #include <memory>
 
 #include "agent/main/commands.h"
 #include "agent/runtime/agent_runtime.h"
-#include "common/log/log.h"
-#include "common/util/build_info.h"
+#include "common/cli/daemon.h"
 
 namespace rampart::agent_cli {
 namespace {
 
-int RunDaemon(const std::string& config_path, bool check_only) {
-  auto config = agent::LoadAgentConfig(config_path);
-  if (!config) {
-    std::fprintf(stderr, "rampart-agent: %s\n", config.error().message().c_str());
-    return kExitBadConfig;
-  }
-  if (check_only) {
-    std::printf("%s: configuration OK\n", config_path.c_str());
-    return kExitOk;
-  }
-  if (auto s = log::Init(config->log); !s.ok()) {
-    std::fprintf(stderr, "rampart-agent: %s\n", s.ToString().c_str());
-    return kExitBadConfig;
-  }
-  const Status status = agent::RunAgent(*config);
-  if (!status.ok()) {
-    log::Error("agent", "stopped on error", {{"error", status}});
-    log::Flush();
-    return status.code() == StatusCode::kUnavailable ? kExitUnavailable : kExitFailure;
-  }
-  return kExitOk;
+std::shared_ptr<const cli::Daemon> AgentDaemon() {
+  auto d = std::make_shared<cli::Daemon>();
+  d->program = "rampart-agent";
+  d->component = "agent";
+  d->load = [](const std::string& path) -> Result<cli::LoadedDaemon> {
+    RAMPART_ASSIGN_OR_RETURN(agent::AgentConfig config, agent::LoadAgentConfig(path));
+    auto shared = std::make_shared<const agent::AgentConfig>(std::move(config));
+    return cli::LoadedDaemon{shared->log, [shared] { return agent::RunAgent(*shared); }};
+  };
+  return d;
 }
 
 }  // namespace
 
-Command AddRunCommand(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("run", "Run the agent daemon until SIGTERM or Ctrl-C");
-  cmd->add_option("-c,--config", *path, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
-  return {cmd, [path] { return RunDaemon(*path, false); }};
-}
-
-Command AddCheckConfigCommand(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("check-config", "Validate a configuration file and print every problem");
-  cmd->add_option("-c,--config", *path, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
-  return {cmd, [path] { return RunDaemon(*path, true); }};
-}
+Command AddRunCommand(CLI::App& app) { return cli::AddRunCommand(app, AgentDaemon()); }
+Command AddCheckConfigCommand(CLI::App& app) { return cli::AddCheckConfigCommand(app, AgentDaemon()); }
 
 }  // namespace rampart::agent_cli

@@ -4,18 +4,11 @@
 // main() only dispatches. Flag parsing and wiring only: the work belongs in
 // the agent's libraries.
 
-#include <functional>
-
-namespace CLI {
-class App;
-}
+#include "common/cli/cli.h"
 
 namespace rampart::agent_cli {
 
-struct Command {
-  CLI::App* app = nullptr;      // The subcommand, to test whether it was chosen.
-  std::function<int()> run;     // Runs it; returns the process exit code.
-};
+using cli::Command;
 
 Command AddRunCommand(CLI::App& app);          // run, check-config
 Command AddCheckConfigCommand(CLI::App& app);

@@ -1,53 +1,28 @@
-#include <CLI/CLI.hpp>
-
-#include <cstdio>
+// run and check-config: the controller daemon from its YAML configuration.
 #include <memory>
 
-#include "common/log/log.h"
-#include "common/util/build_info.h"
+#include "common/cli/daemon.h"
 #include "controller/main/commands.h"
 #include "controller/runtime/controller_runtime.h"
 
 namespace rampart::controller_cli {
 namespace {
 
-int RunDaemon(const std::string& config_path, bool check_only) {
-  auto config = controller::LoadControllerConfig(config_path);
-  if (!config) {
-    std::fprintf(stderr, "rampart-controller: %s\n", config.error().message().c_str());
-    return kExitBadConfig;
-  }
-  if (check_only) {
-    std::printf("%s: configuration OK\n", config_path.c_str());
-    return kExitOk;
-  }
-  if (auto s = log::Init(config->log); !s.ok()) {
-    std::fprintf(stderr, "rampart-controller: %s\n", s.ToString().c_str());
-    return kExitBadConfig;
-  }
-  const Status status = controller::RunController(*config);
-  if (!status.ok()) {
-    log::Error("controller", "stopped on error", {{"error", status}});
-    log::Flush();
-    return status.code() == StatusCode::kUnavailable ? kExitUnavailable : kExitFailure;
-  }
-  return kExitOk;
+std::shared_ptr<const cli::Daemon> ControllerDaemon() {
+  auto d = std::make_shared<cli::Daemon>();
+  d->program = "rampart-controller";
+  d->component = "controller";
+  d->load = [](const std::string& path) -> Result<cli::LoadedDaemon> {
+    RAMPART_ASSIGN_OR_RETURN(controller::ControllerConfig config, controller::LoadControllerConfig(path));
+    auto shared = std::make_shared<const controller::ControllerConfig>(std::move(config));
+    return cli::LoadedDaemon{shared->log, [shared] { return controller::RunController(*shared); }};
+  };
+  return d;
 }
 
 }  // namespace
 
-Command AddRunCommand(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("run", "Run the controller daemon until SIGTERM or Ctrl-C");
-  cmd->add_option("-c,--config", *path, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
-  return {cmd, [path] { return RunDaemon(*path, false); }};
-}
-
-Command AddCheckConfigCommand(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("check-config", "Validate a configuration file and print every problem");
-  cmd->add_option("-c,--config", *path, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
-  return {cmd, [path] { return RunDaemon(*path, true); }};
-}
+Command AddRunCommand(CLI::App& app) { return cli::AddRunCommand(app, ControllerDaemon()); }
+Command AddCheckConfigCommand(CLI::App& app) { return cli::AddCheckConfigCommand(app, ControllerDaemon()); }
 
 }  // namespace rampart::controller_cli

@@ -3,18 +3,11 @@
 // cmd_*.cc, registers its flags on the CLI11 app and returns the function
 // that runs it, so the mains only dispatch.
 
-#include <functional>
-
-namespace CLI {
-class App;
-}
+#include "common/cli/cli.h"
 
 namespace rampart::controller_cli {
 
-struct Command {
-  CLI::App* app = nullptr;   // The subcommand, to test whether it was chosen.
-  std::function<int()> run;  // Runs it; returns the process exit code.
-};
+using cli::Command;
 
 // rampart-controller
 Command AddRunCommand(CLI::App& app);

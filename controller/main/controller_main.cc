@@ -1,45 +1,21 @@
-// rampart-controller: flag parsing and dispatch only; each subcommand is in
-// its own cmd_*.cc and the work lives in the controller's libraries.
+// rampart-controller: dispatch only; each subcommand is in its own cmd_*.cc
+// and the work lives in the controller's libraries.
 
-#include <CLI/CLI.hpp>
-
-#include <cstdio>
-#include <iostream>
-#include <vector>
-
-#include "common/util/build_info.h"
 #include "common/util/shutdown.h"
 #include "controller/main/commands.h"
 
 int main(int argc, char** argv) {
   rampart::InstallShutdownHandling();
-  CLI::App app{"rampart-controller: fleet controller, alert store and web UI of the Rampart monitoring system",
-               "rampart-controller"};
-  app.footer(
-      "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 bad configuration, "
-      "4 peer or resource unavailable.");
-  app.require_subcommand(0, 1);
-  bool version = false;
-  app.add_flag("--version", version, "Print the version and git revision, then exit");
-
   using namespace rampart::controller_cli;
-  const std::vector<Command> commands = {
-      AddRunCommand(app),
-      AddCheckConfigCommand(app),
+  const rampart::cli::Program program{
+      .name = "rampart-controller",
+      .description =
+          "rampart-controller: fleet controller, alert store and web UI of the Rampart monitoring system",
+      .footer = "Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 bad configuration, "
+                "4 peer or resource unavailable.",
+      .add_commands = [](CLI::App& app) -> std::vector<Command> {
+        return {AddRunCommand(app), AddCheckConfigCommand(app)};
+      },
   };
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? rampart::kExitOk : rampart::kExitUsage;
-  }
-  if (version) {
-    std::printf("%s\n", rampart::VersionLine("rampart-controller").c_str());
-    return rampart::kExitOk;
-  }
-  for (const Command& c : commands) {
-    if (c.app->parsed()) return c.run();
-  }
-  std::cout << app.help();
-  return rampart::kExitUsage;
+  return rampart::cli::Main(program, argc, argv);
 }
