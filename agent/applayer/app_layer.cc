@@ -6,13 +6,18 @@
 namespace rampart::applayer {
 namespace {
 
-enum class Guess : uint8_t { kNeedMore, kHttpRequest, kHttpResponse, kTls, kDns, kNone };
+enum class Guess : uint8_t { kNeedMore, kHttpRequest, kHttpResponse, kTls, kDns, kSip, kSsh, kKrb5, kNone };
 
 constexpr size_t kMaxPrefix = 1024;
 
 Guess DetectTcp(const uint8_t* d, size_t n, uint16_t server_port) {
   if (n == 0) return Guess::kNeedMore;
   bool could_be_more = false;
+  // SSH identification and SIP start lines (before HTTP: OPTIONS is both).
+  if (LooksLikeSsh(d, n)) return Guess::kSsh;
+  if (n < 4 && std::memcmp(d, "SSH-", n) == 0) could_be_more = true;
+  if (LooksLikeSip(d, n)) return Guess::kSip;
+  if ((server_port == 88) && LooksLikeKrb5(d, n, true)) return Guess::kKrb5;
   switch (ClassifyHttpStart(d, n)) {
     case HttpStart::kRequest: return Guess::kHttpRequest;
     case HttpStart::kResponse: return Guess::kHttpResponse;
@@ -62,6 +67,10 @@ std::string_view ProtoName(Proto p) {
     case Proto::kDns: return "dns";
     case Proto::kFailed: return "failed";
     case Proto::kQuic: return "quic";
+    case Proto::kSip: return "sip";
+    case Proto::kSsh: return "ssh";
+    case Proto::kKrb5: return "krb5";
+    case Proto::kSnmp: return "snmp";
     case Proto::kUnknown: break;
   }
   return "";
@@ -77,10 +86,30 @@ DnsMessage* AppLayer::NextDns() {
   return dns_pool_[dns_used_++].get();
 }
 
+void AppLayer::StartFields(FlowApp* app, Proto p) {
+  app->proto = p;
+  const FieldProto fp = p == Proto::kSip   ? FieldProto::kSip
+                        : p == Proto::kSsh ? FieldProto::kSsh
+                        : p == Proto::kKrb5 ? FieldProto::kKrb5
+                                            : FieldProto::kSnmp;
+  app->fields = std::make_unique<FieldParser>(fp);
+  ++counters_.flow_fields;
+}
+
+void AppLayer::FeedFields(FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, bool datagram,
+                          AppOutput* out) {
+  const size_t before = out->fields.size();
+  const uint64_t errors = app->fields->errors();
+  app->fields->Feed(dir, data, len, gap, datagram, &out->fields);
+  counters_.tx_fields += out->fields.size() - before;
+  counters_.errors_fields += app->fields->errors() - errors;
+}
+
 void AppLayer::OnTcp(flow::Flow& f, int dir, std::span<const flow::StreamChunk> chunks, AppOutput* out) {
   dns_used_ = 0;
   if (chunks.empty()) return;
   FlowApp* app = State(f);
+  if (app->fields) app->fields->ClearRecent();
   for (const flow::StreamChunk& c : chunks) {
     if (app->proto == Proto::kFailed || (app->proto == Proto::kHttp && app->http->tunnel()) ||
         (app->proto == Proto::kUnknown && app->tried[dir] == 2)) {
@@ -166,6 +195,9 @@ void AppLayer::Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data,
       app->proto = Proto::kDns;
       ++counters_.flow_dns_tcp;
       break;
+    case Guess::kSip: StartFields(app, Proto::kSip); break;
+    case Guess::kSsh: StartFields(app, Proto::kSsh); break;
+    case Guess::kKrb5: StartFields(app, Proto::kKrb5); break;
     default:
       break;
   }
@@ -233,6 +265,12 @@ void AppLayer::Deliver(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data
       buf.erase(0, bp);
       break;
     }
+    case Proto::kSip:
+    case Proto::kSsh:
+    case Proto::kKrb5:
+    case Proto::kSnmp:
+      FeedFields(app, dir, data, len, gap, false, out);
+      break;
     default:
       break;
   }
@@ -285,11 +323,19 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
   dns_used_ = 0;
   if (len == 0) return;
   FlowApp* app = State(f);
+  if (app->fields) app->fields->ClearRecent();
   if (app->proto == Proto::kFailed) return;
   if (app->proto == Proto::kUnknown) {
+    auto port = [&](uint16_t p) { return f.ServerPort() == p || f.ClientPort() == p; };
     if ((f.ServerPort() == 53 || f.ClientPort() == 53) && LooksLikeDns(data, len)) {
       app->proto = Proto::kDns;
       ++counters_.flow_dns_udp;
+    } else if (LooksLikeSip(data, len)) {
+      StartFields(app, Proto::kSip);
+    } else if (port(88) && LooksLikeKrb5(data, len, false)) {
+      StartFields(app, Proto::kKrb5);
+    } else if ((port(161) || port(162)) && LooksLikeSnmp(data, len)) {
+      StartFields(app, Proto::kSnmp);
     } else if (LooksLikeQuicInitial(data, len)) {
       app->proto = Proto::kQuic;
       app->quic = std::make_unique<QuicParser>();
@@ -307,6 +353,10 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
       ++counters_.flow_failed_udp;
       return;
     }
+  }
+  if (app->fields) {
+    FeedFields(app, dir, data, len, false, true, out);
+    return;
   }
   if (app->proto == Proto::kQuic) {
     bool progressed = false;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "agent/applayer/dns.h"
+#include "agent/applayer/fields.h"
 #include "agent/applayer/http.h"
 #include "agent/applayer/quic.h"
 #include "agent/applayer/tls.h"
@@ -36,8 +37,11 @@
 namespace rampart::applayer {
 
 // Values equal sensor::AppProto.
-enum class Proto : uint8_t { kUnknown = 0, kHttp = 1, kTls = 2, kDns = 3, kFailed = 4, kQuic = 5 };
-std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "quic", "failed"; "" for unknown.
+enum class Proto : uint8_t {
+  kUnknown = 0, kHttp = 1, kTls = 2, kDns = 3, kFailed = 4, kQuic = 5,
+  kSip = 6, kSsh = 7, kKrb5 = 8, kSnmp = 9,  // Parsed into named fields (fields.h).
+};
+std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "quic", "sip", "ssh", "krb5", "snmp", "failed"; "" for unknown.
 
 struct AppOptions {
   HttpOptions http;
@@ -51,6 +55,9 @@ struct AppCounters {
   uint64_t flow_failed_tcp = 0;
   uint64_t flow_failed_udp = 0;
   uint64_t flow_quic = 0;
+  uint64_t flow_fields = 0;   // SIP, SSH, Kerberos 5, SNMP flows.
+  uint64_t tx_fields = 0;     // Their messages.
+  uint64_t errors_fields = 0;
   uint64_t tx_quic = 0;
   uint64_t tx_http = 0;
   uint64_t tx_dns_udp = 0;
@@ -69,7 +76,9 @@ struct AppOutput {
   TlsInfo* tls = nullptr;            // Set when the TLS state progressed.
   QuicInfo* quic = nullptr;          // Set when a QUIC ClientHello was parsed.
   std::vector<const char*> events;   // App-layer anomalies ("http.request_line_invalid").
+  std::vector<FieldRecord*> fields;  // SIP/SSH/Kerberos/SNMP records that progressed.
   void Clear() {
+    fields.clear();
     http.clear();
     dns.clear();
     tls = nullptr;
@@ -91,6 +100,7 @@ class FlowApp final : public flow::FlowUserData {
   std::unique_ptr<HttpParser> http;
   std::unique_ptr<TlsParser> tls;
   std::unique_ptr<QuicParser> quic;
+  std::unique_ptr<FieldParser> fields;  // SIP, SSH, Kerberos 5, SNMP.
   std::string dns_buf[2];         // DNS over TCP: partial message.
   uint64_t dns_next_tx = 0;
   std::vector<std::pair<uint16_t, uint64_t>> dns_pending;  // Query id -> tx id, awaiting a response.
@@ -122,6 +132,8 @@ class AppLayer {
   void Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
   bool LateDetect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, AppOutput* out);
   void Deliver(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
+  void StartFields(FlowApp* app, Proto p);
+  void FeedFields(FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, bool datagram, AppOutput* out);
   void DnsMessageBytes(FlowApp* app, bool tcp, const uint8_t* data, size_t len, AppOutput* out);
   DnsMessage* NextDns();
 

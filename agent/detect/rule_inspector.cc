@@ -18,6 +18,10 @@ AppProto MapProto(sensor::AppProto p) {
     case sensor::AppProto::kTls: return AppProto::kTls;
     case sensor::AppProto::kDns: return AppProto::kDns;
     case sensor::AppProto::kFailed: return AppProto::kFailed;
+    case sensor::AppProto::kSip: return AppProto::kSip;
+    case sensor::AppProto::kSsh: return AppProto::kSsh;
+    case sensor::AppProto::kKrb5: return AppProto::kKrb5;
+    case sensor::AppProto::kSnmp: return AppProto::kSnmp;
     default: return AppProto::kUnknown;
   }
 }
@@ -247,6 +251,35 @@ class TlsTx final : public TxView {
 
  private:
   const sensor::TlsView& t_;
+};
+
+// ---------------------------------------- SIP, SSH, Kerberos 5, SNMP
+// Fields named as their buffers.
+class FieldsTx final : public TxView {
+ public:
+  explicit FieldsTx(const sensor::FieldRecordView& r) : r_(r) {}
+  uint64_t id() const override { return r_.tx_id; }
+  AppProto proto() const override { return MapProto(r_.proto); }
+  int progress(Dir d) const override { return r_.progress[d == Dir::kToServer ? 0 : 1]; }
+  bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
+                 std::span<const uint8_t>* out) const override {
+    (void)scratch;
+    const std::string_view name = GetBufferInfo(b).name;
+    const sensor::Direction want = side == Dir::kToServer ? sensor::Direction::kToServer : sensor::Direction::kToClient;
+    uint32_t seen = 0;
+    for (const sensor::FieldView& f : r_.fields) {
+      if (f.side != want || f.name != name) continue;
+      if (seen++ == index) {
+        *out = Bytes(f.value);
+        return true;
+      }
+    }
+    return false;
+  }
+  const sensor::FieldRecordView& view() const { return r_; }
+
+ private:
+  const sensor::FieldRecordView& r_;
 };
 
 // ------------------------------------------------------------ flow state
@@ -482,6 +515,16 @@ class RuleInspector final : public sensor::Inspector {
       if (m != nullptr) dns_.emplace_back(*m);
     }
     if (app.tls != nullptr) tls_.emplace(*app.tls);
+    fields_.clear();
+    for (const sensor::FieldRecordView* r : app.records) {
+      if (r != nullptr) fields_.emplace_back(*r);
+    }
+    for (const FieldsTx& t : fields_) {
+      txs_.push_back(&t);
+      for (int d = 0; d < 2; ++d) {
+        if (t.view().progress[d] != 0) p->raw_trigger[d] = true;
+      }
+    }
     for (const HttpTx& t : http_) {
       txs_.push_back(&t);
       if (t.view().progressed & sensor::kHttpRequestBody) p->raw_trigger[0] = true;
@@ -506,6 +549,10 @@ class RuleInspector final : public sensor::Inspector {
     }
     for (const DnsTx& t : dns_) {
       if (t.view().response) det_->ForgetTx(*fs.detect, t.id());
+    }
+    // One message per record (SSH keeps one record for the flow).
+    for (const FieldsTx& t : fields_) {
+      if (t.view().proto != sensor::AppProto::kSsh) det_->ForgetTx(*fs.detect, t.id());
     }
   }
 
@@ -542,6 +589,7 @@ class RuleInspector final : public sensor::Inspector {
   bool syn_data_ = false;  // This packet's SYN payload was handed over as stream data.
   std::vector<HttpTx> http_;
   std::vector<DnsTx> dns_;
+  std::vector<FieldsTx> fields_;
   std::optional<TlsTx> tls_;
   std::vector<const TxView*> txs_;
   std::vector<Alert> alerts_;

@@ -296,6 +296,51 @@ constexpr StickyName kSticky[] = {
     {"tls.random", BufferId::kTlsRandom},
     {"tls.random_time", BufferId::kTlsRandomTime},
     {"tls.random_bytes", BufferId::kTlsRandomBytes},
+    {"sip.method", BufferId::kSipMethod},
+    {"sip.uri", BufferId::kSipUri},
+    {"sip.request_line", BufferId::kSipRequestLine},
+    {"sip.protocol", BufferId::kSipProtocol},
+    {"sip.stat_code", BufferId::kSipStatCode},
+    {"sip.stat_msg", BufferId::kSipStatMsg},
+    {"sip.response_line", BufferId::kSipResponseLine},
+    {"sip.from", BufferId::kSipFrom},
+    {"sip.to", BufferId::kSipTo},
+    {"sip.via", BufferId::kSipVia},
+    {"sip.user_agent", BufferId::kSipUserAgent},
+    {"sip.content_type", BufferId::kSipContentType},
+    {"sip.content_length", BufferId::kSipContentLength},
+    {"sdp.origin", BufferId::kSdpOrigin},
+    {"sdp.session_name", BufferId::kSdpSessionName},
+    {"sdp.session_info", BufferId::kSdpSessionInfo},
+    {"sdp.uri", BufferId::kSdpUri},
+    {"sdp.email", BufferId::kSdpEmail},
+    {"sdp.phone_number", BufferId::kSdpPhoneNumber},
+    {"sdp.connection_data", BufferId::kSdpConnectionData},
+    {"sdp.bandwidth", BufferId::kSdpBandwidth},
+    {"sdp.time", BufferId::kSdpTime},
+    {"sdp.repeat_time", BufferId::kSdpRepeatTime},
+    {"sdp.timezone", BufferId::kSdpTimezone},
+    {"sdp.encryption_key", BufferId::kSdpEncryptionKey},
+    {"sdp.attribute", BufferId::kSdpAttribute},
+    {"sdp.media.media", BufferId::kSdpMediaMedia},
+    {"sdp.media.media_info", BufferId::kSdpMediaInfo},
+    {"sdp.media.connection_data", BufferId::kSdpMediaConnectionData},
+    {"sdp.media.encryption_key", BufferId::kSdpMediaEncryptionKey},
+    {"sdp.media.bandwidth", BufferId::kSdpMediaBandwidth},
+    {"sdp.media.attribute", BufferId::kSdpMediaAttribute},
+    {"ssh.proto", BufferId::kSshProto},
+    {"ssh_proto", BufferId::kSshProto},
+    {"ssh.software", BufferId::kSshSoftware},
+    {"ssh_software", BufferId::kSshSoftware},
+    {"ssh.hassh", BufferId::kSshHassh},
+    {"ssh-hassh", BufferId::kSshHassh},
+    {"ssh.hassh.string", BufferId::kSshHasshString},
+    {"ssh-hassh-string", BufferId::kSshHasshString},
+    {"ssh.hassh.server", BufferId::kSshHasshServer},
+    {"ssh-hassh-server", BufferId::kSshHasshServer},
+    {"ssh.hassh.server.string", BufferId::kSshHasshServerString},
+    {"ssh-hassh-server-string", BufferId::kSshHasshServerString},
+    {"snmp.community", BufferId::kSnmpCommunity},
     {"ipv4.hdr", BufferId::kIpv4Hdr},
     {"ipv6.hdr", BufferId::kIpv6Hdr},
     {"tcp.hdr", BufferId::kTcpHdr},
@@ -709,6 +754,19 @@ class Parser {
       int li = ListFor(b, false);
       auto& ms = rule_->lists[static_cast<size_t>(li)].matches;
       ms.insert(ms.begin(), LengthMatch{*c});
+      return std::nullopt;
+    }
+    if (name == "krb5_msg_type") {
+      // The message type's decimal text, matched whole.
+      auto n = ParseUint(v);
+      if (!n || *n > 255) return Fail("'" + v + "' is not a Kerberos message type (0-255)");
+      const int saved = current_list_;
+      if (auto e = Content("\"" + std::to_string(*n) + "\"", ListFor(BufferId::kKrb5MsgType, false))) return e;
+      current_list_ = saved;
+      ContentMatch* c = LastContent();
+      c->startswith = c->endswith = true;
+      c->depth = static_cast<uint32_t>(c->pattern.size());
+      c->has_depth = true;
       return std::nullopt;
     }
     if (name == "base64_decode") return Base64Decode(v, o.has_value);

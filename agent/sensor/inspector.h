@@ -174,6 +174,10 @@ enum class AppProto : uint8_t {
   kDns = 3,
   kFailed = 4,   // Payload seen both ways but no parser recognised it.
   kQuic = 5,     // QUIC; its ClientHello is shown as AppLayerView::tls.
+  kSip = 6,      // SIP, SSH, Kerberos 5, SNMP: shown as AppLayerView::records.
+  kSsh = 7,
+  kKrb5 = 8,
+  kSnmp = 9,
 };
 
 // Inspector-owned per-flow state: derive from it and store it in FlowView::state.
@@ -363,8 +367,26 @@ struct TlsView {
   uint32_t cert_count = 0;            // Certificates in the server's chain.
 };
 
+// A message (SIP, Kerberos 5, SNMP) or a flow's growing record (SSH) as
+// named values; names are Suricata's sticky buffers ("sip.from",
+// "ssh.hassh", "snmp.community"), integers are decimal text ("krb5.msg_type").
+struct FieldView {
+  Direction side = Direction::kToServer;  // The side the value belongs to.
+  std::string_view name;
+  std::string_view value;
+};
+
+struct FieldRecordView {
+  AppProto proto = AppProto::kUnknown;
+  uint64_t tx_id = 0;
+  // Per direction (kToServer, kToClient): 0 nothing yet, 1-2 partly seen, 4 complete.
+  uint8_t progress[2] = {0, 0};
+  std::span<const FieldView> fields;
+};
+
 // App-layer data that progressed with the current packet.
 struct AppLayerView {
+  std::span<const FieldRecordView* const> records;  // SIP, SSH, Kerberos 5, SNMP.
   std::span<const HttpTxView* const> http;   // Transactions that progressed (oldest first).
   std::span<const DnsMessageView* const> dns;
   const TlsView* tls = nullptr;              // Non-null when the TLS state progressed.

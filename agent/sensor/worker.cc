@@ -15,7 +15,9 @@ static_assert(decode::kIpOptRr == kIpOptRr && decode::kIpOptSatid == kIpOptSatid
 static_assert(static_cast<int>(applayer::Proto::kHttp) == static_cast<int>(AppProto::kHttp) &&
               static_cast<int>(applayer::Proto::kTls) == static_cast<int>(AppProto::kTls) &&
               static_cast<int>(applayer::Proto::kDns) == static_cast<int>(AppProto::kDns) &&
-              static_cast<int>(applayer::Proto::kFailed) == static_cast<int>(AppProto::kFailed));
+              static_cast<int>(applayer::Proto::kFailed) == static_cast<int>(AppProto::kFailed) &&
+              static_cast<int>(applayer::Proto::kSip) == static_cast<int>(AppProto::kSip) &&
+              static_cast<int>(applayer::Proto::kSnmp) == static_cast<int>(AppProto::kSnmp));
 static_assert(static_cast<int>(flow::FlowState::kEstablished) == static_cast<int>(FlowState::kEstablished) &&
               static_cast<int>(flow::FlowState::kClosed) == static_cast<int>(FlowState::kClosed));
 
@@ -636,8 +638,41 @@ void Worker::FillAppView(applayer::FlowApp* app, bool flow_end) {
   dnsq_views_.clear();
   dnsr_views_.clear();
   tls_src_ = nullptr;
+  field_rec_views_.clear();
+  field_rec_ptrs_.clear();
+  field_views_.clear();
   app_view_ = AppLayerView();
   if (app == nullptr) return;
+
+  // SIP, SSH, Kerberos 5, SNMP records (flow end: the SSH flow record).
+  if (app->fields) {
+    std::vector<applayer::FieldRecord*> flow_rec;
+    const std::vector<applayer::FieldRecord*>* recs = &app_out_.fields;
+    if (flow_end) {
+      if (applayer::FieldRecord* r = app->fields->flow_record(); r != nullptr) flow_rec.push_back(r);
+      recs = &flow_rec;
+    }
+    size_t nf = 0;
+    for (const applayer::FieldRecord* r : *recs) nf += r->fields.size();
+    field_views_.reserve(nf);
+    field_rec_views_.reserve(recs->size());
+    for (const applayer::FieldRecord* r : *recs) {
+      FieldRecordView v;
+      v.proto = static_cast<AppProto>(app->proto);
+      v.tx_id = r->tx_id;
+      v.progress[0] = r->progress[0];
+      v.progress[1] = r->progress[1];
+      const size_t f0 = field_views_.size();
+      for (const auto& fld : r->fields) {
+        field_views_.push_back(
+            FieldView{fld.dir == 0 ? Direction::kToServer : Direction::kToClient, fld.name, fld.value});
+      }
+      v.fields = {field_views_.data() + f0, r->fields.size()};
+      field_rec_views_.push_back(v);
+    }
+    for (const FieldRecordView& v : field_rec_views_) field_rec_ptrs_.push_back(&v);
+    app_view_.records = field_rec_ptrs_;
+  }
 
   // HTTP: the transactions that progressed (flow end: every open one).
   end_txs_.clear();

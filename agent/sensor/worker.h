@@ -136,6 +136,9 @@ class Worker final : public AlertSink {
   std::vector<DnsQuestionView> dnsq_views_;
   std::vector<DnsRecordView> dnsr_views_;
   TlsView tls_view_;
+  std::vector<FieldRecordView> field_rec_views_;
+  std::vector<const FieldRecordView*> field_rec_ptrs_;
+  std::vector<FieldView> field_views_;
   AppLayerView app_view_;
   std::vector<const applayer::HttpTx*> end_txs_;
   // Maps views back to parser objects for alert context.
