@@ -1,28 +1,14 @@
 #include "agent/runtime/agent_config.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 
 #include "common/config/config.h"
+#include "common/config/log_section.h"
+#include "common/util/ids.h"
 
 namespace rampart::agent {
 namespace {
-
-std::string HostName() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "agent";
-  return buf;
-}
-
-void ReadLog(config::Section s, log::Options* out) {
-  std::string level(log::LevelName(out->level));
-  s.OneOf("level", &level, {"trace", "debug", "info", "warn", "error", "off"});
-  if (auto parsed = log::ParseLevel(level)) out->level = *parsed;
-  s.OneOf("format", &out->format, {"text", "json"});
-  s.String("file", &out->file);
-}
 
 // agent.yara.network. The host sensors read the rest of agent.yara.
 void ReadNetworkYara(config::Section yara, const std::string& base_dir, const sensor::CaptureConfig& capture,
@@ -63,7 +49,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   agent.String("site", &cfg.site);
   agent.String("data_dir", &cfg.data_dir);
   if (cfg.data_dir.empty()) agent.Problem("data_dir", "must not be empty");
-  ReadLog(agent.Child("log"), &cfg.log);
+  config::ReadLogSection(agent.Child("log"), &cfg.log);
   host::ReadHostConfig(agent, &cfg.host);
   ship::ReadTransportConfig(agent, &cfg.transport);
   sensor::ReadCaptureConfig(agent.Child("capture"), &cfg.capture);
@@ -71,7 +57,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   detect::ReadDetectOptions(agent.Child("detect"), base_dir, &cfg.detect);
   ReadNetworkYara(agent.Child("yara"), base_dir, cfg.capture, &cfg.yara_network);
   RAMPART_RETURN_IF_ERROR(doc.Finish());
-  if (cfg.name.empty()) cfg.name = HostName();
+  if (cfg.name.empty()) cfg.name = HostName("agent");
   cfg.host.state_dir = cfg.data_dir + "/host";
   cfg.host.agent_name = cfg.name;
   cfg.transport.spool.path = cfg.data_dir + "/spool";

@@ -4,7 +4,6 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -14,18 +13,13 @@
 #include "common/tls/files.h"
 #include "common/tls/pki.h"
 #include "common/util/clock.h"
+#include "common/util/ids.h"
 #include "rampart/v1/agent_service.grpc.pb.h"
 
 namespace rampart::ship {
 namespace {
 
 namespace v1 = rampart::v1;
-
-std::string HostName() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "agent";
-  return buf;
-}
 
 std::chrono::system_clock::time_point Deadline(int seconds) {
   return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
@@ -123,7 +117,7 @@ Result<Identity> Enroll(const EnrollOptions& o) {
   RAMPART_ASSIGN_OR_RETURN(tls::CertificateInfo ca_info, tls::InspectCertificate(ca_pem));
   if (!ca_info.is_ca) return PermissionDeniedError("the pinned certificate is not a CA certificate");
 
-  const std::string hostname = o.hostname.empty() ? HostName() : o.hostname;
+  const std::string hostname = o.hostname.empty() ? HostName("agent") : o.hostname;
   RAMPART_ASSIGN_OR_RETURN(std::string key_pem, tls::GeneratePrivateKeyPem());
   tls::Subject subject;
   subject.common_name = hostname;

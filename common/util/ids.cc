@@ -1,6 +1,7 @@
 #include "common/util/ids.h"
 
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -164,6 +165,12 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
+}
+
+std::string HostName(std::string_view fallback) {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return std::string(fallback);
+  return buf;
 }
 
 }  // namespace rampart

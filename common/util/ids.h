@@ -36,6 +36,10 @@ std::string Base64UrlEncode(std::span<const uint8_t> bytes);
 std::string Base64Encode(std::span<const uint8_t> bytes);
 Result<std::string> Base64Decode(std::string_view text);  // Accepts both alphabets.
 
+// This machine's host name, or `fallback` when the kernel gives none (a
+// daemon's default name in its configuration and its certificate).
+std::string HostName(std::string_view fallback);
+
 // Compares two secrets in time that depends only on their lengths.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

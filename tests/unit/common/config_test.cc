@@ -1,4 +1,5 @@
 #include "common/config/config.h"
+#include "common/config/log_section.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -161,6 +162,28 @@ TEST(ConfigTest, MappingReadByTwoReadersKnowsBothTheirKeys) {
   // Each unknown key is reported once, not once per reader.
   EXPECT_THAT(doc->Problems(), ElementsAre("agent.yara.netwrk: unknown key; did you mean 'network'? (line 5)"));
   EXPECT_EQ(depth, 5);
+}
+
+TEST(ConfigTest, LogSectionKeepsDefaultsAndNamesABadLevel) {
+  auto doc = Document::LoadString("agent:\n  log:\n    format: json\n    level: loud\n");
+  ASSERT_TRUE(doc.has_value());
+  log::Options options;
+  options.file = "/keep/me.log";
+  ReadLogSection(doc->Root().Child("agent").Child("log"), &options);
+  EXPECT_FALSE(doc->Finish().ok());
+  ASSERT_EQ(doc->Problems().size(), 1u);
+  EXPECT_THAT(doc->Problems()[0], HasSubstr("agent.log.level"));
+  EXPECT_THAT(doc->Problems()[0], HasSubstr("(line 4)"));
+  EXPECT_EQ(options.format, "json");
+  EXPECT_EQ(options.level, log::Level::kInfo);
+  EXPECT_EQ(options.file, "/keep/me.log");
+
+  auto good = Document::LoadString("log: {level: debug, file: /tmp/x.log}\n");
+  ASSERT_TRUE(good.has_value());
+  ReadLogSection(good->Root().Child("log"), &options);
+  ASSERT_TRUE(good->Finish().ok());
+  EXPECT_EQ(options.level, log::Level::kDebug);
+  EXPECT_EQ(options.file, "/tmp/x.log");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "common/util/ids.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -7,6 +9,12 @@
 
 namespace rampart {
 namespace {
+
+TEST(IdsTest, HostNameIsTheKernelsName) {
+  char buf[256] = {0};
+  ASSERT_EQ(gethostname(buf, sizeof(buf) - 1), 0);
+  EXPECT_EQ(HostName("fallback"), std::string(buf[0] ? buf : "fallback"));
+}
 
 TEST(IdsTest, UuidV4HasVersionAndVariant) {
   const std::regex pattern("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
