@@ -6,8 +6,8 @@
 //
 // The file is ../shared/data/bench/mixed-52mb.pcap made 8 times larger:
 // copies with distinct addresses (../shared/tools/pcap_ipshift.py K for
-// K=1..7) joined with `mergecap -a -F pcap`, built once and cached in the
-// build tree (bench-data/mixed-8x.pcap).
+// K=1..7) joined with `mergecap -a -F pcap` by bench/make_mixed_8x.sh, built
+// once and cached in the build tree (bench-data/mixed-8x.pcap).
 //
 //   sensor_bench [--runs N] [--threads N] [--file PCAP] [--agent BIN] [--tcpdump BIN]
 
@@ -106,31 +106,14 @@ bool CountPcap(const std::string& path, uint64_t* packets, uint64_t* bytes) {
   return true;
 }
 
-// Builds the 8x file once; returns its path.
+// The 8x file, built once by bench/make_mixed_8x.sh into the build tree
+// (the rules benchmark uses the same script and file); returns its path.
 std::string EightTimes(const fs::path& build, const fs::path& source) {
-  const fs::path dir = build / "bench-data";
-  const fs::path out = dir / "mixed-8x.pcap";
-  const fs::path base = source.parent_path() / "shared" / "data" / "bench" / "mixed-52mb.pcap";
-  if (fs::exists(out) && fs::file_size(out) > 8 * (fs::file_size(base) - 24)) return out.string();
-  fs::create_directories(dir);
-  std::fprintf(stderr, "building %s (once)...\n", out.c_str());
-  std::vector<std::string> merge = {"mergecap", "-a", "-F", "pcap", "-w", (dir / "tmp-8x.pcap").string(),
-                                    base.string()};
-  const fs::path tool = source.parent_path() / "shared" / "tools" / "pcap_ipshift.py";
-  for (int k = 1; k <= 7; ++k) {
-    const fs::path shifted = dir / ("shift" + std::to_string(k) + ".pcap");
-    if (System({"/usr/bin/python3", tool.string(), std::to_string(k), base.string(), shifted.string()}) != 0) {
-      std::fprintf(stderr, "pcap_ipshift.py failed\n");
-      std::exit(1);
-    }
-    merge.push_back(shifted.string());
-  }
-  if (System(merge) != 0) {
-    std::fprintf(stderr, "mergecap failed\n");
+  const fs::path out = build / "bench-data" / "mixed-8x.pcap";
+  if (System({"/bin/bash", (source / "bench" / "make_mixed_8x.sh").string(), out.string()}) != 0) {
+    std::fprintf(stderr, "bench/make_mixed_8x.sh failed\n");
     std::exit(1);
   }
-  fs::rename(dir / "tmp-8x.pcap", out);
-  for (int k = 1; k <= 7; ++k) fs::remove(dir / ("shift" + std::to_string(k) + ".pcap"));
   return out.string();
 }
 

@@ -8,8 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "tests/testing/packets.h"
 
@@ -103,19 +105,18 @@ struct KeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
 
-Bytes MakeCertificate() {
+Bytes MakeCertificate(const char* cn = "www.example.vn", long serial = 0x0abc) {
   std::unique_ptr<EVP_PKEY, KeyFree> key(EVP_EC_gen("P-256"));
   std::unique_ptr<X509, X509Free> x(X509_new());
   X509_set_version(x.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 0x0abc);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), serial);
   ASN1_TIME_set(X509_getm_notBefore(x.get()), 1'700'000'000);
   ASN1_TIME_set(X509_getm_notAfter(x.get()), 1'800'000'000);
   X509_NAME* subject = X509_get_subject_name(x.get());
   X509_NAME_add_entry_by_txt(subject, "C", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("VN"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Rampart Test"), -1,
                              -1, 0);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("www.example.vn"), -1,
-                             -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
   X509_set_issuer_name(x.get(), subject);
   X509_set_pubkey(x.get(), key.get());
   X509_sign(x.get(), key.get(), EVP_sha256());
@@ -188,6 +189,46 @@ TEST_F(TlsTest, ServerHelloCertificateAndVersion) {
   Feed(p, 0, Record(20, {1}));
   Feed(p, 1, Record(20, {1}));
   EXPECT_TRUE(p.info().progress & 0x08);
+}
+
+// Parsed certificates are remembered per thread (servers send the same one
+// to every client): whatever the order, each DER gives its own fields, and a
+// certificate that differs in one byte is parsed again, not served from the
+// cache.
+TEST(TlsCertificateTest, RepeatedAndAlteredCertificates) {
+  const Bytes a = MakeCertificate("a.example.vn", 0x0a);
+  const Bytes b = MakeCertificate("b.example.vn", 0x0b);
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [der, cn, serial] : {std::tuple{&a, "a.example.vn", "0A"}, std::tuple{&b, "b.example.vn", "0B"}}) {
+      TlsInfo info;
+      ASSERT_TRUE(ParseCertificate(der->data(), der->size(), &info)) << round;
+      EXPECT_EQ(info.cert_subject, std::string("C=VN, O=Rampart Test, CN=") + cn);
+      EXPECT_EQ(info.cert_serial, serial);
+      EXPECT_EQ(info.cert_not_after, 1'800'000'000);
+    }
+  }
+  // Same length, one byte of the issuer changed ("a.example" -> "c.example";
+  // the issuer comes first in the DER, the subject keeps its name).
+  Bytes c = a;
+  const std::string needle = "a.example.vn";
+  auto at = std::search(c.begin(), c.end(), needle.begin(), needle.end());
+  ASSERT_NE(at, c.end());
+  *at = 'c';
+  TlsInfo info;
+  ASSERT_TRUE(ParseCertificate(c.data(), c.size(), &info));
+  EXPECT_EQ(info.cert_issuer, "C=VN, O=Rampart Test, CN=c.example.vn");
+  EXPECT_EQ(info.cert_subject, "C=VN, O=Rampart Test, CN=a.example.vn");
+  // A cut certificate is not one, twice (the failure is remembered too), and
+  // the whole one still parses after it.
+  for (int i = 0; i < 2; ++i) {
+    TlsInfo cut;
+    EXPECT_FALSE(ParseCertificate(a.data(), a.size() / 2, &cut));
+    EXPECT_TRUE(cut.cert_subject.empty());
+    EXPECT_EQ(cut.cert_fingerprint.size(), 59u);
+  }
+  TlsInfo again;
+  ASSERT_TRUE(ParseCertificate(a.data(), a.size(), &again));
+  EXPECT_EQ(again.cert_subject, "C=VN, O=Rampart Test, CN=a.example.vn");
 }
 
 TEST_F(TlsTest, Tls13ServerHelloStopsAtEncryptedHandshake) {
