@@ -6,7 +6,7 @@
 namespace rampart::applayer {
 namespace {
 
-enum class Guess : uint8_t { kNeedMore, kHttpRequest, kHttpResponse, kTls, kDns, kSip, kSsh, kKrb5, kNone };
+enum class Guess : uint8_t { kNeedMore, kHttpRequest, kHttpResponse, kTls, kDns, kSip, kSsh, kKrb5, kSmb, kLlmnr, kNone };
 
 constexpr size_t kMaxPrefix = 1024;
 
@@ -18,6 +18,11 @@ Guess DetectTcp(const uint8_t* d, size_t n, uint16_t server_port) {
   if (n < 4 && std::memcmp(d, "SSH-", n) == 0) could_be_more = true;
   if (LooksLikeSip(d, n)) return Guess::kSip;
   if ((server_port == 88) && LooksLikeKrb5(d, n, true)) return Guess::kKrb5;
+  if (LooksLikeSmb(d, n)) return Guess::kSmb;
+  if (server_port == 5355 && n >= 14 && LooksLikeLlmnr(d + 2, std::min(n - 2, static_cast<size_t>(d[0]) << 8 | d[1]))) {
+    return Guess::kLlmnr;
+  }
+  if (n < 8 && n >= 1 && d[0] == 0x00 && (server_port == 445 || server_port == 139)) could_be_more = true;
   switch (ClassifyHttpStart(d, n)) {
     case HttpStart::kRequest: return Guess::kHttpRequest;
     case HttpStart::kResponse: return Guess::kHttpResponse;
@@ -71,6 +76,8 @@ std::string_view ProtoName(Proto p) {
     case Proto::kSsh: return "ssh";
     case Proto::kKrb5: return "krb5";
     case Proto::kSnmp: return "snmp";
+    case Proto::kSmb: return "smb";
+    case Proto::kLlmnr: return "llmnr";
     case Proto::kUnknown: break;
   }
   return "";
@@ -91,6 +98,8 @@ void AppLayer::StartFields(FlowApp* app, Proto p) {
   const FieldProto fp = p == Proto::kSip   ? FieldProto::kSip
                         : p == Proto::kSsh ? FieldProto::kSsh
                         : p == Proto::kKrb5 ? FieldProto::kKrb5
+                        : p == Proto::kSmb  ? FieldProto::kSmb
+                        : p == Proto::kLlmnr ? FieldProto::kLlmnr
                                             : FieldProto::kSnmp;
   app->fields = std::make_unique<FieldParser>(fp);
   ++counters_.flow_fields;
@@ -100,7 +109,9 @@ void AppLayer::FeedFields(FlowApp* app, int dir, const uint8_t* data, size_t len
                           AppOutput* out) {
   const size_t before = out->fields.size();
   const uint64_t errors = app->fields->errors();
+  const size_t events = app->fields->events().size();
   app->fields->Feed(dir, data, len, gap, datagram, &out->fields);
+  for (size_t i = events; i < app->fields->events().size(); ++i) out->events.push_back(app->fields->events()[i]);
   counters_.tx_fields += out->fields.size() - before;
   counters_.errors_fields += app->fields->errors() - errors;
 }
@@ -198,6 +209,8 @@ void AppLayer::Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data,
     case Guess::kSip: StartFields(app, Proto::kSip); break;
     case Guess::kSsh: StartFields(app, Proto::kSsh); break;
     case Guess::kKrb5: StartFields(app, Proto::kKrb5); break;
+    case Guess::kSmb: StartFields(app, Proto::kSmb); break;
+    case Guess::kLlmnr: StartFields(app, Proto::kLlmnr); break;
     default:
       break;
   }
@@ -269,6 +282,8 @@ void AppLayer::Deliver(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data
     case Proto::kSsh:
     case Proto::kKrb5:
     case Proto::kSnmp:
+    case Proto::kSmb:
+    case Proto::kLlmnr:
       FeedFields(app, dir, data, len, gap, false, out);
       break;
     default:
@@ -332,6 +347,8 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
       ++counters_.flow_dns_udp;
     } else if (LooksLikeSip(data, len)) {
       StartFields(app, Proto::kSip);
+    } else if (port(5355) && LooksLikeLlmnr(data, len)) {
+      StartFields(app, Proto::kLlmnr);
     } else if (port(88) && LooksLikeKrb5(data, len, false)) {
       StartFields(app, Proto::kKrb5);
     } else if ((port(161) || port(162)) && LooksLikeSnmp(data, len)) {

@@ -39,9 +39,9 @@ namespace rampart::applayer {
 // Values equal sensor::AppProto.
 enum class Proto : uint8_t {
   kUnknown = 0, kHttp = 1, kTls = 2, kDns = 3, kFailed = 4, kQuic = 5,
-  kSip = 6, kSsh = 7, kKrb5 = 8, kSnmp = 9,  // Parsed into named fields (fields.h).
+  kSip = 6, kSsh = 7, kKrb5 = 8, kSnmp = 9, kSmb = 10, kLlmnr = 11,  // Parsed into named fields (fields.h).
 };
-std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "quic", "sip", "ssh", "krb5", "snmp", "failed"; "" for unknown.
+std::string_view ProtoName(Proto p);  // "http", "tls", "dns", "quic", "sip", "ssh", "krb5", "snmp", "smb", "llmnr", "failed"; "" for unknown.
 
 struct AppOptions {
   HttpOptions http;

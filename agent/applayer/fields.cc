@@ -1,5 +1,7 @@
 #include "agent/applayer/fields.h"
 
+#include "agent/applayer/dns.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -95,6 +97,8 @@ std::string_view FieldProtoName(FieldProto p) {
     case FieldProto::kSsh: return "ssh";
     case FieldProto::kKrb5: return "krb5";
     case FieldProto::kSnmp: return "snmp";
+    case FieldProto::kSmb: return "smb";
+    case FieldProto::kLlmnr: return "llmnr";
   }
   return "";
 }
@@ -137,6 +141,17 @@ bool LooksLikeSnmp(const uint8_t* d, size_t n) {
   return v == 0 || v == 1 || v == 3;
 }
 
+bool LooksLikeLlmnr(const uint8_t* d, size_t n) {
+  DnsMessage m;
+  DnsProblem problem = DnsProblem::kNone;
+  return n >= 12 && ParseDnsMessage(d, n, &m, &problem) && (m.response || !m.questions.empty());
+}
+
+bool LooksLikeSmb(const uint8_t* d, size_t n) {
+  if (n < 8 || d[0] != 0x00) return false;
+  return (d[4] == 0xff || d[4] == 0xfe || d[4] == 0xfd) && d[5] == 'S' && d[6] == 'M' && d[7] == 'B';
+}
+
 FieldRecord* FieldParser::NewRecord(int dir) {
   recent_.push_back(std::make_unique<FieldRecord>());
   FieldRecord* r = recent_.back().get();
@@ -160,6 +175,40 @@ void FieldParser::Feed(int dir, const uint8_t* data, size_t len, bool gap, bool 
     case FieldProto::kSnmp:
       Snmp(dir, data, len, out);
       return;
+    case FieldProto::kLlmnr: {
+      if (datagram) {
+        Llmnr(dir, data, len, out);
+        return;
+      }
+      // Over TCP: messages with a 2-byte length, as DNS.
+      std::string& b = buf_[dir];
+      b.append(reinterpret_cast<const char*>(data), len);
+      size_t pos = 0;
+      while (b.size() - pos >= 2) {
+        const auto* h = reinterpret_cast<const uint8_t*>(b.data() + pos);
+        const size_t mlen = static_cast<size_t>(h[0]) << 8 | h[1];
+        if (b.size() - pos < 2 + mlen) break;
+        Llmnr(dir, h + 2, mlen, out);
+        pos += 2 + mlen;
+      }
+      b.erase(0, pos);
+      return;
+    }
+    case FieldProto::kSmb: {
+      // NBSS: type, 17-bit length, then one SMB message (session messages only).
+      buf_[dir].append(reinterpret_cast<const char*>(data), len);
+      size_t pos = 0;
+      std::string& b = buf_[dir];
+      while (b.size() - pos >= 4) {
+        const auto* h = reinterpret_cast<const uint8_t*>(b.data() + pos);
+        const size_t mlen = static_cast<size_t>(h[1] & 1) << 16 | static_cast<size_t>(h[2]) << 8 | h[3];
+        if (b.size() - pos < 4 + mlen) break;
+        if (h[0] == 0x00) Smb(dir, h + 4, mlen, out);
+        pos += 4 + mlen;
+      }
+      b.erase(0, pos);
+      return;
+    }
     case FieldProto::kKrb5:
       if (datagram) {
         Krb5(dir, data, len, out);
@@ -431,6 +480,82 @@ void FieldParser::Snmp(int dir, const uint8_t* data, size_t len, std::vector<Fie
       }
     }
   }
+  out->push_back(r);
+}
+
+namespace {
+
+// UTF-16LE text as ASCII (other characters as '?').
+std::string Utf16Ascii(const uint8_t* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    const uint16_t c = static_cast<uint16_t>(p[i] | p[i + 1] << 8);
+    if (c == 0) break;
+    out.push_back(c < 0x80 ? static_cast<char>(c) : '?');
+  }
+  return out;
+}
+
+bool EndsWithIpc(std::string_view s) {
+  return s.size() >= 4 && IEquals(s.substr(s.size() - 4), "IPC$");
+}
+
+}  // namespace
+
+void FieldParser::Smb(int dir, const uint8_t* m, size_t n, std::vector<FieldRecord*>* out) {
+  // Tree connect requests: the share's path; IPC$ is the named-pipe share,
+  // as Suricata names smb.named_pipe (else smb.share).
+  if (dir != 0 || n < 4) return;
+  std::string path;
+  if (m[0] == 0xff && n >= 33 && m[1] == 'S' && m[2] == 'M' && m[3] == 'B') {
+    if (m[4] != 0x75 || (m[9] & 0x80) != 0) return;  // TREE_CONNECT_ANDX request
+    const bool unicode = (m[11] & 0x80) != 0;        // Flags2 bit 15
+    const size_t wc = m[32];
+    size_t pos = 33 + wc * 2;
+    if (wc < 4 || pos + 2 > n) return;
+    const size_t pw_len = static_cast<size_t>(m[33 + 6] | m[33 + 7] << 8);
+    pos += 2;  // ByteCount
+    pos += pw_len;
+    if (pos >= n) return;
+    if (unicode) {
+      if (pos % 2 != 0) ++pos;  // Aligned from the start of the SMB header.
+      if (pos >= n) return;
+      path = Utf16Ascii(m + pos, n - pos);
+    } else {
+      const auto* z = static_cast<const uint8_t*>(std::memchr(m + pos, 0, n - pos));
+      path.assign(reinterpret_cast<const char*>(m + pos), z == nullptr ? n - pos : static_cast<size_t>(z - (m + pos)));
+    }
+  } else if ((m[0] == 0xfe) && n >= 64 + 8 && m[1] == 'S' && m[2] == 'M' && m[3] == 'B') {
+    // Compounded requests: NextCommand is the offset of the next header.
+    const size_t next = static_cast<size_t>(m[20] | m[21] << 8 | m[22] << 16) | static_cast<size_t>(m[23]) << 24;
+    if (next >= 64 && next < n) Smb(dir, m + next, n - next, out);
+    const uint16_t cmd = static_cast<uint16_t>(m[12] | m[13] << 8);
+    if (cmd != 3 || (m[16] & 0x01) != 0) return;  // TREE_CONNECT request
+    const size_t off = static_cast<size_t>(m[64 + 4] | m[64 + 5] << 8);
+    const size_t plen = static_cast<size_t>(m[64 + 6] | m[64 + 7] << 8);
+    const size_t end = next >= 64 && next < n ? next : n;
+    if (off < 64 || off > end || plen > end - off) return;
+    path = Utf16Ascii(m + off, plen);
+  } else {
+    return;
+  }
+  FieldRecord* r = NewRecord(dir);
+  r->Add(dir, EndsWithIpc(path) ? "smb.named_pipe" : "smb.share", path);
+  out->push_back(r);
+}
+
+void FieldParser::Llmnr(int dir, const uint8_t* data, size_t len, std::vector<FieldRecord*>* out) {
+  DnsMessage m;
+  DnsProblem problem = DnsProblem::kNone;
+  if (!ParseDnsMessage(data, len, &m, &problem)) {
+    ++errors_;
+    return;
+  }
+  FieldRecord* r = NewRecord(dir);
+  // LLMNR (RFC 4795) defines opcode 0 only.
+  if (m.opcode != 0) events_.push_back("llmnr.invalid_opcode");
+  for (const DnsQuestion& q : m.questions) r->Add(dir, "llmnr.queries.rrname", q.name);
+  for (const DnsRecord& a : m.answers) r->Add(dir, "llmnr.answers.rrname", a.name);
   out->push_back(r);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Protocols whose inspection needs only named values per message: SIP,
-// SSH, Kerberos 5 and SNMP. Each parser turns a flow's bytes into
+// SSH, Kerberos 5, SNMP, LLMNR and SMB (tree connects only: smb.share,
+// smb.named_pipe). Each parser turns a flow's bytes into
 // FieldRecords: one per message (SIP, Kerberos, SNMP; Suricata makes each
 // a transaction) or one per flow that grows (SSH). A field is named as
 // Suricata's sticky buffer that shows it ("sip.from", "ssh.hassh",
@@ -35,7 +36,7 @@ struct FieldRecord {
   }
 };
 
-enum class FieldProto : uint8_t { kSip, kSsh, kKrb5, kSnmp };
+enum class FieldProto : uint8_t { kSip, kSsh, kKrb5, kSnmp, kSmb, kLlmnr };
 
 class FieldParser {
  public:
@@ -45,8 +46,13 @@ class FieldParser {
   // datagram (UDP) of direction dir (0 to server). Records that progressed
   // are appended to *out; they stay valid until ClearRecent().
   void Feed(int dir, const uint8_t* data, size_t len, bool gap, bool datagram, std::vector<FieldRecord*>* out);
-  // Forgets the records of earlier calls (AppLayer calls it once per packet).
-  void ClearRecent() { recent_.clear(); }
+  // Forgets the records and events of earlier calls (AppLayer calls it once per packet).
+  void ClearRecent() {
+    recent_.clear();
+    events_.clear();
+  }
+  // App-layer events raised since ClearRecent() ("llmnr.invalid_opcode"); static strings.
+  const std::vector<const char*>& events() const { return events_; }
   bool failed(int dir) const { return failed_[dir]; }
   uint64_t errors() const { return errors_; }
   // The SSH record (one per flow), for the flow's end; null for other protocols or before any.
@@ -57,6 +63,8 @@ class FieldParser {
   void Ssh(int dir, const uint8_t* data, size_t len, std::vector<FieldRecord*>* out);
   void Krb5(int dir, const uint8_t* data, size_t len, std::vector<FieldRecord*>* out);
   void Snmp(int dir, const uint8_t* data, size_t len, std::vector<FieldRecord*>* out);
+  void Smb(int dir, const uint8_t* data, size_t len, std::vector<FieldRecord*>* out);
+  void Llmnr(int dir, const uint8_t* data, size_t len, std::vector<FieldRecord*>* out);
   FieldRecord* NewRecord(int dir);
   void Fail(int dir) {
     if (!failed_[dir]) ++errors_;
@@ -69,7 +77,8 @@ class FieldParser {
   uint64_t errors_ = 0;
   std::string buf_[2];  // Stream bytes not yet parsed.
   uint64_t next_tx_ = 0;
-  std::vector<std::unique_ptr<FieldRecord>> recent_;  // Records of the current Feed.
+  std::vector<std::unique_ptr<FieldRecord>> recent_;  // Records of the current packet.
+  std::vector<const char*> events_;
   // SSH: one record for the flow.
   FieldRecord ssh_;
   bool ssh_started_ = false;
@@ -87,8 +96,12 @@ bool LooksLikeSsh(const uint8_t* d, size_t n);
 bool LooksLikeSip(const uint8_t* d, size_t n);
 bool LooksLikeKrb5(const uint8_t* d, size_t n, bool tcp);
 bool LooksLikeSnmp(const uint8_t* d, size_t n);
+// A DNS-format message (LLMNR, port 5355), whatever its opcode.
+bool LooksLikeLlmnr(const uint8_t* d, size_t n);
+// SMB1/SMB2/SMB3 in an NBSS session message.
+bool LooksLikeSmb(const uint8_t* d, size_t n);
 
-// Protocol names as rules and EVE use them: "sip", "ssh", "krb5", "snmp".
+// Protocol names as rules and EVE use them: "sip", "ssh", "krb5", "snmp", "smb", "llmnr".
 std::string_view FieldProtoName(FieldProto p);
 
 }  // namespace rampart::applayer

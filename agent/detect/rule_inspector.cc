@@ -22,6 +22,8 @@ AppProto MapProto(sensor::AppProto p) {
     case sensor::AppProto::kSsh: return AppProto::kSsh;
     case sensor::AppProto::kKrb5: return AppProto::kKrb5;
     case sensor::AppProto::kSnmp: return AppProto::kSnmp;
+    case sensor::AppProto::kSmb: return AppProto::kSmb;
+    case sensor::AppProto::kLlmnr: return AppProto::kLlmnr;
     default: return AppProto::kUnknown;
   }
 }
@@ -485,7 +487,21 @@ class RuleInspector final : public sensor::Inspector {
     // Suricata's parsers ask for stream inspection after each message they
     // parse. For protocols the sensor does not parse, acknowledged data is
     // inspected as it comes (the nearest generic equivalent).
-    if (p->app_proto == AppProto::kFailed) p->raw_trigger[0] = p->raw_trigger[1] = true;
+    // The same for the protocols parsed into fields (SIP, SSH, Kerberos,
+    // SNMP, SMB, LLMNR): their records cover a few messages only.
+    switch (p->app_proto) {
+      case AppProto::kFailed:
+      case AppProto::kSip:
+      case AppProto::kSsh:
+      case AppProto::kKrb5:
+      case AppProto::kSnmp:
+      case AppProto::kSmb:
+      case AppProto::kLlmnr:
+        p->raw_trigger[0] = p->raw_trigger[1] = true;
+        break;
+      default:
+        break;
+    }
     // Was the payload taken into the stream? Then stream rules see it there
     // and not in the packet (Suricata's PKT_STREAM_ADD).
     bool retransmission = false;

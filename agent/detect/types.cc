@@ -158,6 +158,10 @@ constexpr std::array<BufferInfo, kBufferCount> kBuffers = {{
     {"ssh.hassh.server.string", K::kTx, TC, AppProto::kSsh, false, 2},
     {"krb5.msg_type", K::kTx, BOTH, AppProto::kKrb5, false, 0},
     {"snmp.community", K::kTx, BOTH, AppProto::kSnmp, false, 0},
+    {"smb.share", K::kTx, TS, AppProto::kSmb, false, 0},
+    {"smb.named_pipe", K::kTx, TS, AppProto::kSmb, false, 0},
+    {"llmnr.queries.rrname", K::kTx, TS, AppProto::kLlmnr, true, 0},
+    {"llmnr.answers.rrname", K::kTx, TC, AppProto::kLlmnr, true, 0},
 }};
 }  // namespace
 

@@ -176,6 +176,10 @@ enum class BufferId : uint8_t {
   kSshHasshServerString,
   kKrb5MsgType,
   kSnmpCommunity,
+  kSmbShare,
+  kSmbNamedPipe,
+  kLlmnrQueriesRrname,
+  kLlmnrAnswersRrname,
   kCount,
 };
 

@@ -174,10 +174,12 @@ enum class AppProto : uint8_t {
   kDns = 3,
   kFailed = 4,   // Payload seen both ways but no parser recognised it.
   kQuic = 5,     // QUIC; its ClientHello is shown as AppLayerView::tls.
-  kSip = 6,      // SIP, SSH, Kerberos 5, SNMP: shown as AppLayerView::records.
+  kSip = 6,      // SIP, SSH, Kerberos 5, SNMP, SMB: shown as AppLayerView::records.
   kSsh = 7,
   kKrb5 = 8,
   kSnmp = 9,
+  kSmb = 10,     // Tree connects only (smb.share, smb.named_pipe).
+  kLlmnr = 11,
 };
 
 // Inspector-owned per-flow state: derive from it and store it in FlowView::state.

@@ -17,7 +17,7 @@ static_assert(static_cast<int>(applayer::Proto::kHttp) == static_cast<int>(AppPr
               static_cast<int>(applayer::Proto::kDns) == static_cast<int>(AppProto::kDns) &&
               static_cast<int>(applayer::Proto::kFailed) == static_cast<int>(AppProto::kFailed) &&
               static_cast<int>(applayer::Proto::kSip) == static_cast<int>(AppProto::kSip) &&
-              static_cast<int>(applayer::Proto::kSnmp) == static_cast<int>(AppProto::kSnmp));
+              static_cast<int>(applayer::Proto::kLlmnr) == static_cast<int>(AppProto::kLlmnr));
 static_assert(static_cast<int>(flow::FlowState::kEstablished) == static_cast<int>(FlowState::kEstablished) &&
               static_cast<int>(flow::FlowState::kClosed) == static_cast<int>(FlowState::kClosed));
 
