@@ -26,96 +26,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Run {
-  double seconds = 0;
-  long max_rss_kb = 0;
-  int exit_code = -1;
-  std::string err;
-};
-
-// Runs argv with stdout to /dev/null, stderr captured; wall time and peak RSS.
-Run Time(const std::vector<std::string>& argv) {
-  char tmpl[] = "/tmp/sensor_bench_errXXXXXX";
-  const int err_fd = ::mkstemp(tmpl);
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(err_fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  struct rusage ru = {};
-  ::wait4(pid, &status, 0, &ru);
-  Run r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.max_rss_kb = ru.ru_maxrss;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  ::lseek(err_fd, 0, SEEK_SET);
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(err_fd, buf, sizeof(buf))) > 0) r.err.append(buf, static_cast<size_t>(n));
-  ::close(err_fd);
-  ::unlink(tmpl);
-  return r;
-}
-
-int System(const std::vector<std::string>& argv) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
-}
-
-// Packets and captured bytes of a classic little- or big-endian pcap file.
-bool CountPcap(const std::string& path, uint64_t* packets, uint64_t* bytes) {
-  std::ifstream in(path, std::ios::binary);
-  uint32_t hdr[6];
-  if (!in.read(reinterpret_cast<char*>(hdr), sizeof(hdr))) return false;
-  const bool swap = hdr[0] == 0xd4c3b2a1 || hdr[0] == 0x4d3cb2a1;
-  auto fix = [&](uint32_t v) { return swap ? __builtin_bswap32(v) : v; };
-  *packets = *bytes = 0;
-  uint32_t rec[4];
-  while (in.read(reinterpret_cast<char*>(rec), sizeof(rec))) {
-    const uint32_t caplen = fix(rec[2]);
-    ++*packets;
-    *bytes += caplen;
-    in.seekg(caplen, std::ios::cur);
-  }
-  return true;
-}
-
-// The 8x file, built once by bench/make_mixed_8x.sh into the build tree
-// (the rules benchmark uses the same script and file); returns its path.
-std::string EightTimes(const fs::path& build, const fs::path& source) {
-  const fs::path out = build / "bench-data" / "mixed-8x.pcap";
-  if (System({"/bin/bash", (source / "bench" / "make_mixed_8x.sh").string(), out.string()}) != 0) {
-    std::fprintf(stderr, "bench/make_mixed_8x.sh failed\n");
-    std::exit(1);
-  }
-  return out.string();
-}
+using rampart::bench::CountPcap;
+using rampart::bench::EightTimes;
+using rampart::bench::Median;
+using rampart::bench::Run;
+using rampart::bench::Time;
 
 }  // namespace
 
