@@ -61,12 +61,18 @@ stop() {
   trap - INT TERM
   echo "quickstart: stopping"
   # Newest first: the traffic, then the agent (it ships what it has), then the controller.
+  local rc=${1:-0} st
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill -TERM "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
+    st=0
+    wait "${pids[i]}" 2>/dev/null || st=$?
+    if ((st != 0)); then
+      echo "quickstart: process ${pids[i]} exited with status $st"
+      rc=1
+    fi
   done
   echo "quickstart: stopped"
-  exit "${1:-0}"
+  exit "$rc"
 }
 trap stop INT TERM
 
@@ -113,5 +119,8 @@ while true; do
     continue
   fi
   echo "quickstart: a daemon stopped on its own (status $status)"
+  rest=()
+  for p in "${pids[@]}"; do [[ "$p" == "$done_pid" ]] || rest+=("$p"); done
+  pids=("${rest[@]}")
   stop 1
 done
