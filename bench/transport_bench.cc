@@ -234,6 +234,40 @@ Result<ship::Identity> EnrollOne(Controller& c, const std::string& data_dir, int
 
 uint64_t Stored(Controller& c) { return cs::WriterOf(*c.store).counters().stored; }
 
+// CPU seconds of this process, and of its threads named `name` (the
+// machine is shared: CPU per event is steadier than a rate).
+double ThreadCpuSeconds(const std::string& name) {
+  double total = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (!name.empty() && c != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t close = s.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream in(s.substr(close + 2));
+    std::string f;
+    for (int i = 3; i <= 15 && in >> f; ++i) {
+      if (i == 14 || i == 15) total += static_cast<double>(std::strtoull(f.c_str(), nullptr, 10));
+    }
+  }
+  return total / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double LoadAverage() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : 0;
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -262,6 +296,7 @@ int Throughput(Controller& c, int agents, uint64_t per_agent) {
   std::vector<std::unique_ptr<ship::Shipper>> shippers;
   const uint64_t total = per_agent * static_cast<uint64_t>(agents);
   const uint64_t stored0 = Stored(c);
+  const double cpu0 = ProcessCpuSeconds(), writer_cpu0 = ThreadCpuSeconds("store-writer");
   const int64_t t0 = MonotonicNanos();
   for (int i = 0; i < agents; ++i) {
     outboxes.push_back(std::make_unique<MemoryOutbox>(per_agent, flow, alert, &acked));
@@ -301,6 +336,7 @@ int Throughput(Controller& c, int agents, uint64_t per_agent) {
     last = now;
   }
   const double elapsed = Seconds(MonotonicNanos() - t0);
+  const double cpu = ProcessCpuSeconds() - cpu0, writer_cpu = ThreadCpuSeconds("store-writer") - writer_cpu0;
   const uint64_t stored = Stored(c) - stored0;
   for (auto& s : shippers) s->Stop(std::chrono::seconds(2));
   const auto counters = cs::WriterOf(*c.store).counters();
@@ -312,6 +348,10 @@ int Throughput(Controller& c, int agents, uint64_t per_agent) {
   std::printf("  overall: %.0f events/s stored and acknowledged\n", static_cast<double>(acked.load()) / elapsed);
   std::printf("  median per second: %.0f events/s stored, %.0f events/s acknowledged (%zu samples)\n",
               Median(stored_rates), Median(acked_rates), stored_rates.size());
+  std::printf("  CPU per event: %.2f us in all (agents and controller in this process), %.2f us in the store's "
+              "writer; load average %.1f\n",
+              cpu * 1e6 / static_cast<double>(std::max<uint64_t>(acked.load(), 1)),
+              writer_cpu * 1e6 / static_cast<double>(std::max<uint64_t>(stored, 1)), LoadAverage());
   std::printf("  group commits (fsyncs): %llu, %.0f events per commit\n",
               static_cast<unsigned long long>(counters.commits),
               counters.commits ? static_cast<double>(counters.stored) / static_cast<double>(counters.commits) : 0.0);
@@ -333,6 +373,7 @@ int StoreOnly(Controller& c, int agents, uint64_t per_agent) {
   cs::EventWriter& w = cs::WriterOf(*c.store);
   std::atomic<uint64_t> done{0};
   const uint64_t total = per_agent * static_cast<uint64_t>(agents);
+  const double writer_cpu0 = ThreadCpuSeconds("store-writer");
   const int64_t t0 = MonotonicNanos();
   for (uint64_t first = 1; first <= per_agent; first += 1000) {
     for (int i = 0; i < agents; ++i) {
@@ -349,8 +390,11 @@ int StoreOnly(Controller& c, int agents, uint64_t per_agent) {
   }
   w.Drain();
   const double secs = Seconds(MonotonicNanos() - t0);
-  std::printf("store only: %llu events (%d agents, batches of 1000) in %.1f s = %.0f events/s\n",
-              static_cast<unsigned long long>(total), agents, secs, static_cast<double>(total) / secs);
+  const double writer_cpu = ThreadCpuSeconds("store-writer") - writer_cpu0;
+  std::printf("store only: %llu events (%d agents, batches of 1000) in %.1f s = %.0f events/s (load %.1f)\n",
+              static_cast<unsigned long long>(total), agents, secs, static_cast<double>(total) / secs, LoadAverage());
+  std::printf("  writer thread: %.2f us CPU per event (%.0f events/s per core)\n",
+              writer_cpu * 1e6 / static_cast<double>(total), static_cast<double>(total) / writer_cpu);
   return 0;
 }
 
@@ -513,6 +557,12 @@ int main(int argc, char** argv) {
   if (store_only) {
     const int rc = rampart::StoreOnly(c, agents, per_agent);
     c.server->Shutdown(std::chrono::seconds(2));
+    c.server.reset();
+    c.links.reset();
+    c.fleet.reset();
+    c.store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(c.dir, ec);
     return rc;
   }
   int rc = rampart::Throughput(c, agents, per_agent);

@@ -163,6 +163,12 @@ uint8_t ProtoNumber(std::string_view p) {
 std::string EncodeSummary(const Summary& s) {
   std::string out;
   out.reserve(64);
+  AppendSummary(&out, s);
+  return out;
+}
+
+void AppendSummary(std::string* out_ptr, const Summary& s) {
+  std::string& out = *out_ptr;
   out.push_back(static_cast<char>(kSummaryVersion));
   out.push_back(static_cast<char>(s.kind));
   out.push_back(static_cast<char>(s.severity));
@@ -174,7 +180,6 @@ std::string EncodeSummary(const Summary& s) {
   AppendAddress(&out, s.src);
   AppendAddress(&out, s.dest);
   rocks::AppendBigEndian64(&out, static_cast<uint64_t>(s.stored_nanos));
-  return out;
 }
 
 std::optional<Summary> DecodeSummary(std::string_view bytes) {
@@ -191,38 +196,53 @@ std::optional<Summary> DecodeSummary(std::string_view bytes) {
   return s;
 }
 
-std::vector<std::string> IndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq) {
-  const std::string pos = EncodePosition(ts, agent, seq);
-  std::vector<std::string> keys;
-  keys.reserve(s.kind == kAlertKind ? 9 : 3);
-  auto add = [&](char tag, std::string_view mid) {
-    std::string k;
-    k.reserve(1 + mid.size() + pos.size());
-    k.push_back(tag);
-    k.append(mid);
-    k.append(pos);
-    keys.push_back(std::move(k));
+size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq, IndexKey* out) {
+  char pos[kPositionSize];
+  const uint64_t t = static_cast<uint64_t>(ts) ^ 0x8000000000000000ull;
+  for (int i = 0; i < 8; ++i) pos[i] = static_cast<char>(t >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i) pos[8 + i] = static_cast<char>(agent >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i) pos[12 + i] = static_cast<char>(seq >> (56 - 8 * i));
+  size_t n = 0;
+  auto add = [&](char tag, const void* mid, size_t mid_size) {
+    IndexKey& k = out[n++];
+    k.bytes[0] = tag;
+    std::memcpy(k.bytes.data() + 1, mid, mid_size);
+    std::memcpy(k.bytes.data() + 1 + mid_size, pos, kPositionSize);
+    k.size = static_cast<uint8_t>(1 + mid_size + kPositionSize);
   };
-  std::string site;
-  AppendU32(&site, s.site);
-  add('T', {});
-  add('S', site);
-  add('K', std::string(1, static_cast<char>(s.kind)));
+  auto be32 = [](uint32_t v, char* b) {
+    for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (24 - 8 * i));
+  };
+  char site[4];
+  be32(s.site, site);
+  const char none = 0;
+  add('T', &none, 0);
+  add('S', site, 4);
+  const char kind = static_cast<char>(s.kind);
+  add('K', &kind, 1);
   if (s.kind == kAlertKind) {
-    add('V', std::string(1, static_cast<char>(s.severity)));
-    std::string sid;
-    rocks::AppendBigEndian64(&sid, s.signature_id);
-    add('G', sid);
-    std::string a;
-    AppendU32(&a, agent);
-    add('A', a);
-    add('L', site);
-    if (s.src) add('I', std::string_view(reinterpret_cast<const char*>(s.src->data()), 16));
-    if (s.dest && (!s.src || *s.dest != *s.src)) {
-      add('I', std::string_view(reinterpret_cast<const char*>(s.dest->data()), 16));
-    }
+    const char sev = static_cast<char>(s.severity);
+    add('V', &sev, 1);
+    char sid[8];
+    for (int i = 0; i < 8; ++i) sid[i] = static_cast<char>(s.signature_id >> (56 - 8 * i));
+    add('G', sid, 8);
+    char a[4];
+    be32(agent, a);
+    add('A', a, 4);
+    add('L', site, 4);
+    if (s.src) add('I', s.src->data(), 16);
+    if (s.dest && (!s.src || *s.dest != *s.src)) add('I', s.dest->data(), 16);
   }
-  return keys;
+  return n;
+}
+
+std::vector<std::string> IndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq) {
+  IndexKey keys[kMaxIndexKeys];
+  const size_t n = MakeIndexKeys(s, ts, agent, seq, keys);
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.emplace_back(keys[i].view());
+  return out;
 }
 
 std::string EncodeCursor(std::string_view position, bool oldest_first) {

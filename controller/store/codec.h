@@ -67,11 +67,24 @@ struct Summary {
   int64_t stored_nanos = 0;
 };
 std::string EncodeSummary(const Summary& s);
+void AppendSummary(std::string* out, const Summary& s);  // The same bytes, appended.
 // nullopt for anything that is not an encoding this version wrote.
 std::optional<Summary> DecodeSummary(std::string_view bytes);
 
 // Every index key of one event (alerts get the alert indexes too).
 std::vector<std::string> IndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq);
+
+// One index key in a fixed buffer: the writer's form (no allocation per
+// key; the longest is tag + address + position = 37 bytes).
+struct IndexKey {
+  std::array<char, 40> bytes;
+  uint8_t size = 0;
+  std::string_view view() const { return {bytes.data(), size}; }
+};
+inline constexpr size_t kMaxIndexKeys = 9;
+// Writes the keys IndexKeys returns, in the same order, into `out`; returns
+// how many (at most kMaxIndexKeys).
+size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq, IndexKey* out);
 
 // Cursor: a position and the direction it was made for, base64url.
 std::string EncodeCursor(std::string_view position, bool oldest_first);

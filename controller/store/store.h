@@ -290,7 +290,8 @@ class StoreImpl;
 // A live subscription; destroying it (or Cancel()) unsubscribes. After
 // Cancel() returns, the callback is not running and will not run again, so
 // the callback may reference objects that die right after. Do not cancel a
-// subscription from inside its own callback (it would wait for itself).
+// subscription from inside its own callback (it would wait for itself). A
+// subscription must end (Cancel or destruction) before its Store is closed.
 class Subscription {
  public:
   Subscription() = default;

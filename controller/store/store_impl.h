@@ -181,6 +181,25 @@ class StoreImpl final : public Store, public EventWriter {
   std::condition_variable maintenance_cv_;
   bool maintenance_stop_ = false;  // Guarded by maintenance_mu_.
 
+  // The writer thread's buffers, kept between group commits so a steady
+  // stream does not allocate (and fault in) tens of megabytes per commit.
+  struct WriteRow {
+    uint32_t num = 0;
+    uint64_t seq = 0;
+    size_t value_offset = 0;  // In write_values_.
+    size_t value_size = 0;
+  };
+  struct IndexRow {
+    IndexKey key;
+    uint32_t summary_offset = 0;  // In write_summaries_.
+    uint32_t summary_size = 0;
+  };
+  rocksdb::WriteBatch write_batch_;
+  std::string write_values_;
+  std::string write_summaries_;
+  std::vector<WriteRow> write_rows_;
+  std::vector<IndexRow> write_index_;
+
   mutable std::mutex counters_mu_;
   Counters counters_;
 

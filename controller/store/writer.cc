@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/eve/eve.h"
@@ -199,7 +200,6 @@ void StoreImpl::WriterLoop() {
 
 void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
   const int64_t now = options_.clock->NowNanos();
-  rocksdb::WriteBatch wb;
   struct Pending {
     IngestBatch* batch = nullptr;
     uint32_t num = 0;
@@ -213,12 +213,22 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
   std::vector<EventRecord> notify;
   const bool want_notify = sub_count_.load() > 0;
   Counters delta;
-  std::string value, summary_bytes;
   // Writes are gathered and applied in key order: RocksDB's memtable keeps a
   // splice of the previous insert, so neighbouring keys cost a few
   // comparisons instead of a full skiplist search each (half of the
-  // writer's CPU before, with events' index keys scattered).
-  std::vector<std::pair<std::string, std::string>> primary, index;
+  // writer's CPU before, with events' index keys scattered). Values and
+  // summaries go to flat buffers and keys to fixed-size rows: no allocation
+  // per key or value, and the sort moves small rows, not strings.
+  constexpr size_t kKeepBytes = 96u << 20;  // A bigger group's buffers are not kept.
+  if (write_batch_.Data().capacity() > kKeepBytes) write_batch_ = rocksdb::WriteBatch();
+  if (write_values_.capacity() > kKeepBytes) std::string().swap(write_values_);
+  rocksdb::WriteBatch& wb = write_batch_;
+  wb.Clear();
+  write_values_.clear();
+  write_summaries_.clear();
+  write_rows_.clear();
+  write_index_.clear();
+  IndexKey keys[kMaxIndexKeys];
 
   for (size_t i = 0; i < group.size(); ++i) {
     Pending& p = pending[i];
@@ -280,13 +290,17 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
       }
       e.set_stored_unix_nanos(now);
       Summary s = SummaryOfEvent(e, ev_site);
-      value.clear();
-      e.AppendToString(&value);
-      primary.emplace_back(EventKey(p.num, seq), value);
-      summary_bytes = EncodeSummary(s);
-      for (std::string& k : IndexKeys(s, e.observed_unix_nanos(), p.num, seq)) {
-        index.emplace_back(std::move(k), summary_bytes);
-      }
+      WriteRow& row = write_rows_.emplace_back();
+      row.num = p.num;
+      row.seq = seq;
+      row.value_offset = write_values_.size();
+      e.AppendToString(&write_values_);
+      row.value_size = write_values_.size() - row.value_offset;
+      const auto summary_offset = static_cast<uint32_t>(write_summaries_.size());
+      AppendSummary(&write_summaries_, s);
+      const auto summary_size = static_cast<uint32_t>(write_summaries_.size() - summary_offset);
+      const size_t nkeys = MakeIndexKeys(s, e.observed_unix_nanos(), p.num, seq, keys);
+      for (size_t k = 0; k < nkeys; ++k) write_index_.push_back({keys[k], summary_offset, summary_size});
       st.Add(seq, seq);
       ++st.stored;
       ++p.result.stored;
@@ -334,12 +348,22 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
     delta.duplicates += p.result.duplicates;
     delta.rejected += p.result.rejected;
   }
-  std::sort(primary.begin(), primary.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::sort(index.begin(), index.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [k, v] : primary) wb.Put(events_, k, v);
-  for (const auto& [k, v] : index) wb.Put(idx_, k, v);
+  std::sort(write_rows_.begin(), write_rows_.end(), [](const WriteRow& a, const WriteRow& b) {
+    return a.num != b.num ? a.num < b.num : a.seq < b.seq;
+  });
+  std::sort(write_index_.begin(), write_index_.end(),
+            [](const IndexRow& a, const IndexRow& b) { return a.key.view() < b.key.view(); });
+  char event_key[12];
+  for (const WriteRow& r : write_rows_) {
+    for (int i = 0; i < 4; ++i) event_key[i] = static_cast<char>(r.num >> (24 - 8 * i));
+    for (int i = 0; i < 8; ++i) event_key[4 + i] = static_cast<char>(r.seq >> (56 - 8 * i));
+    wb.Put(events_, rocksdb::Slice(event_key, sizeof(event_key)),
+           rocksdb::Slice(write_values_.data() + r.value_offset, r.value_size));
+  }
+  for (const IndexRow& r : write_index_) {
+    wb.Put(idx_, rocksdb::Slice(r.key.bytes.data(), r.key.size),
+           rocksdb::Slice(write_summaries_.data() + r.summary_offset, r.summary_size));
+  }
   for (const auto& [num, st] : scratch) wb.Put(ingest_cf_, IngestKey(num), IngestValue(st));
   for (const auto& [sid, info] : sig_updates) {
     std::string key;
@@ -448,9 +472,11 @@ Status StoreImpl::RecordLinkChange(LinkChange& change) {
   l->set_rtt_ms(change.metrics.rtt_ms);
   l->set_jitter_ms(change.metrics.jitter_ms);
   l->set_loss_ratio(change.metrics.loss_ratio);
-  std::promise<Result<IngestResult>> done;
-  auto future = done.get_future();
-  b.done = [&done](Result<IngestResult> r) { done.set_value(std::move(r)); };
+  // The promise lives in the callback: set_value may still be running on the
+  // writer thread when get() returns here.
+  auto done = std::make_shared<std::promise<Result<IngestResult>>>();
+  auto future = done->get_future();
+  b.done = [done](Result<IngestResult> r) { done->set_value(std::move(r)); };
   Submit(std::move(b));
   Result<IngestResult> r = future.get();
   if (!r.has_value()) return r.error();

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <string>
 
 #include "common/log/log.h"
@@ -58,9 +59,10 @@ void Ingest(rampart::v1::EventBatch* batch) {
   b.agent_id = "a-fuzz";
   for (const auto& g : batch->gone()) b.gone.push_back({g.first(), g.last()});
   b.batch.Swap(batch);
-  std::promise<rampart::Result<cs::IngestResult>> p;
-  auto fut = p.get_future();
-  b.done = [&p](rampart::Result<cs::IngestResult> r) { p.set_value(std::move(r)); };
+  // Owned by the callback: set_value may still run when get() returns.
+  auto p = std::make_shared<std::promise<rampart::Result<cs::IngestResult>>>();
+  auto fut = p->get_future();
+  b.done = [p](rampart::Result<cs::IngestResult> r) { p->set_value(std::move(r)); };
   cs::WriterOf(*F().store).Submit(std::move(b));
   auto r = fut.get();
   if (!r.has_value()) return;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <memory>
 #include <set>
 
 #include "controller/store/codec.h"
@@ -76,9 +77,10 @@ class StoreTest : public ::testing::Test {
     b.agent_id = agent;
     for (auto& e : events) *b.batch.add_events() = std::move(e);
     b.gone = std::move(gone);
-    std::promise<Result<IngestResult>> p;
-    auto f = p.get_future();
-    b.done = [&p](Result<IngestResult> r) { p.set_value(std::move(r)); };
+    // Owned by the callback: set_value may still run when get() returns.
+    auto p = std::make_shared<std::promise<Result<IngestResult>>>();
+    auto f = p->get_future();
+    b.done = [p](Result<IngestResult> r) { p->set_value(std::move(r)); };
     WriterOf(*store_).Submit(std::move(b));
     return f.get();
   }
@@ -596,6 +598,8 @@ TEST_F(StoreTest, LinkChangesAreEventsAndReachSubscribers) {
   q.sites = {"site-a"};
   q.kinds = {EventKind::kLinkState};
   EXPECT_EQ(store_->QueryEvents(q)->rows.size(), 2u);
+  sub.Cancel();  // Subscriptions end before their store does.
+  esub.Cancel();
   Reopen();
   LinkChange e = c;
   ASSERT_TRUE(store_->RecordLinkChange(e).ok());
