@@ -7,7 +7,11 @@ use for that test) and validates each record with tests/tools/eve_validate.py's
 schema handling. Fails on any invalid record, any replay that crashes (a
 signal or an exit other than 0 or 1), or an empty output.
 
-usage: eve_schema_test.py --bin rampart-agent --data ../shared/data --work DIR [-j N]
+With --sample N (the sanitizer build's ctest entry) only every Nth
+suricata-verify capture in sorted order is replayed, and always the
+benchmark capture.
+
+usage: eve_schema_test.py --bin rampart-agent --data ../shared/data --work DIR [-j N] [--sample N]
 """
 import argparse
 import concurrent.futures
@@ -79,16 +83,19 @@ def main():
     ap.add_argument("--data", required=True, help="../shared/data")
     ap.add_argument("--work", required=True)
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--sample", type=int, default=1, metavar="N",
+                    help="replay every Nth suricata-verify capture only (and the benchmark capture)")
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
-    jobs = [(os.path.join(args.data, "bench", "mixed-52mb.pcap"), "all")]
+    sv_jobs = []
     sv = os.path.join(args.data, "suricata-verify", "tests")
     for d, _, files in os.walk(sv):
         for name in sorted(files):
             if name.endswith((".pcap", ".pcapng", ".cap")):
-                jobs.append((os.path.join(d, name), checksum_mode(d)))
-    jobs.sort()
+                sv_jobs.append((os.path.join(d, name), checksum_mode(d)))
+    sv_jobs.sort()
+    jobs = [(os.path.join(args.data, "bench", "mixed-52mb.pcap"), "all")] + sv_jobs[::max(1, args.sample)]
     outs = []
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:

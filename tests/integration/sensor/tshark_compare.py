@@ -24,6 +24,10 @@ Every capture, whatever its link type, must be replayed without a crash
 (a signal, or an exit other than 0 or 1 with a message).
 
 Exit 0 when the agreement is at least --min-agreement and nothing crashed.
+With --sample N (the sanitizer build's ctest entry: every capture costs an
+instrumented process start), only every Nth capture in sorted order is
+replayed; then a crash still fails the test, and the agreement is printed
+but only the full run (release build) is held to --min-agreement.
 """
 import argparse
 import collections
@@ -153,10 +157,14 @@ def main():
     ap.add_argument("--expect-compared", type=int, default=297,
                     help="number of captures with something to compare (the data set's)")
     ap.add_argument("--verbose", action="store_true", help="print every disagreement with its values")
+    ap.add_argument("--sample", type=int, default=1, metavar="N",
+                    help="replay every Nth capture only (crash check; agreement not enforced)")
     args = ap.parse_args()
 
     manifest, fields = load_truth(args.data)
     files = capture_files(args.data, args.work)
+    if args.sample > 1:
+        files = files[::args.sample]
     eve_dir = os.path.join(args.work, "eve")
     os.makedirs(eve_dir, exist_ok=True)
 
@@ -213,6 +221,10 @@ def main():
     ratio = agree / compared if compared else 0.0
     print(f"{len(files)} captures replayed, {len(crashes)} crashed; "
           f"{agree} of {compared} comparable captures agree with tshark ({100 * ratio:.1f}%)")
+    if args.sample > 1:
+        print(f"sampled every {args.sample}th capture: only crashes fail this run; "
+              f"the agreement is enforced on the full run")
+        return 1 if crashes else 0
     ok = not crashes and ratio >= args.min_agreement and compared >= args.expect_compared
     if compared < args.expect_compared:
         print(f"expected {args.expect_compared} comparable captures, found {compared}")
