@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status/status.h"
@@ -44,6 +45,14 @@ class IpSet {
 
   bool Contains(const IpAddr& a) const;
   bool IsAny() const { return any_; }
+  // The set as IPv4 ranges [lo, hi] (host order), when it holds IPv4 only
+  // and is not "any"; false otherwise (for indexing rules by address).
+  bool V4Ranges(std::vector<std::pair<uint32_t, uint32_t>>* out) const {
+    if (any_ || !v6_.empty()) return false;
+    out->clear();
+    for (const V4Range& r : v4_) out->emplace_back(r.lo, r.hi);
+    return true;
+  }
 
  private:
   struct V4Range {

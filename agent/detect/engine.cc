@@ -347,6 +347,17 @@ struct Engine::Impl {
   size_t flowbit_count = 0;
   size_t flowint_count = 0;
   std::vector<uint32_t> ip_only;
+  // IP-only rules indexed by the IPv4 addresses of one side of their header
+  // (lists of bad addresses: ET's compromised, ciarmy, tor, botcc...):
+  // ranges sorted by start, each at most kIpIndexMaxWidth wide, so a lookup
+  // reads the few ranges that can hold an address. Rules indexed here are
+  // not in ip_only_always.
+  struct IpIndexEntry {
+    uint32_t lo, hi, num;
+  };
+  static constexpr uint32_t kIpIndexMaxWidth = 1u << 16;
+  std::vector<IpIndexEntry> ip_by_src, ip_by_dst;
+  std::vector<uint32_t> ip_only_always;
 
   // Packet rules: [proto class][direction].
   RuleGroup packet_groups[kProtoClasses][2];
@@ -414,6 +425,21 @@ Result<std::unique_ptr<Engine>> Engine::Build(RuleSet set, const EngineOptions& 
     const Rule& r = *rp;
     if (r.type == RuleType::kIpOnly) {
       im.ip_only.push_back(r.num);
+      std::vector<std::pair<uint32_t, uint32_t>> ranges;
+      auto indexable = [&](const IpSet& side) {
+        if (!side.V4Ranges(&ranges) || ranges.empty()) return false;
+        for (const auto& [lo, hi] : ranges) {
+          if (hi - lo >= Impl::kIpIndexMaxWidth) return false;
+        }
+        return true;
+      };
+      if (!r.bidirectional && indexable(r.src)) {
+        for (const auto& [lo, hi] : ranges) im.ip_by_src.push_back({lo, hi, r.num});
+      } else if (!r.bidirectional && indexable(r.dst)) {
+        for (const auto& [lo, hi] : ranges) im.ip_by_dst.push_back({lo, hi, r.num});
+      } else {
+        im.ip_only_always.push_back(r.num);
+      }
       continue;
     }
     for (int d = 0; d < 2; ++d) {
@@ -453,6 +479,9 @@ Result<std::unique_ptr<Engine>> Engine::Build(RuleSet set, const EngineOptions& 
       PlanGroup(tx_members[a][d], im.rules, false, &im.tx_groups[a][d]);
       all.push_back(&im.tx_groups[a][d]);
     }
+  }
+  for (auto* index : {&im.ip_by_src, &im.ip_by_dst}) {
+    std::sort(index->begin(), index->end(), [](const auto& a, const auto& b) { return a.lo < b.lo; });
   }
   RAMPART_RETURN_IF_ERROR(CompileChannels(all, &im.db_bytes, &im.db_count));
   return e;
@@ -1316,12 +1345,19 @@ struct Detector::Impl {
     window_offset = sd.data_offset;
     have_window = true;
     sd.data.erase(0, static_cast<size_t>(ready));
+    // Give back what a burst grew the buffer to: many flows stay open long.
+    if (sd.data.empty()) {
+      std::string().swap(sd.data);
+    } else if (sd.data.capacity() > 4 * sd.data.size() + 16384) {
+      sd.data.shrink_to_fit();
+    }
     sd.data_offset = end;
     sd.trigger = false;
     ++stats->stream_windows;
     stats->stream_bytes += ready;
   }
   std::string window_store;
+  std::vector<uint32_t> ip_candidates;
 
   // ------------------------------------------------------------- prefilter
   void ScanChannel(const Channel& ch, std::span<const uint8_t> data) {
@@ -1375,7 +1411,27 @@ struct Detector::Impl {
       if (done) return;
       done = true;
     }
-    for (uint32_t num : engine.ip_only) {
+    // Candidates: rules whose address list holds this packet's source
+    // (or destination), and those not indexed; in rule order.
+    ip_candidates.assign(engine.ip_only_always.begin(), engine.ip_only_always.end());
+    auto lookup = [&](const std::vector<Engine::Impl::IpIndexEntry>& index, const IpAddr& a) {
+      if (index.empty() || a.version != 4) return;
+      const uint32_t v = static_cast<uint32_t>(a.bytes[0]) << 24 | static_cast<uint32_t>(a.bytes[1]) << 16 |
+                         static_cast<uint32_t>(a.bytes[2]) << 8 | a.bytes[3];
+      auto it = std::upper_bound(index.begin(), index.end(), v,
+                                 [](uint32_t x, const Engine::Impl::IpIndexEntry& e) { return x < e.lo; });
+      const uint32_t floor = v >= Engine::Impl::kIpIndexMaxWidth ? v - Engine::Impl::kIpIndexMaxWidth : 0;
+      while (it != index.begin()) {
+        --it;
+        if (it->lo < floor) break;
+        if (it->hi >= v) ip_candidates.push_back(it->num);
+      }
+    };
+    lookup(engine.ip_by_src, p->src);
+    lookup(engine.ip_by_dst, p->dst);
+    std::sort(ip_candidates.begin(), ip_candidates.end());
+    ip_candidates.erase(std::unique(ip_candidates.begin(), ip_candidates.end()), ip_candidates.end());
+    for (uint32_t num : ip_candidates) {
       const Rule& r = *engine.rules[num];
       if (!ProtoOk(r) || !HeaderOk(r)) continue;
       Queue(r, false, 0, nullptr, false, p->dir);

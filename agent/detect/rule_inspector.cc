@@ -649,7 +649,19 @@ RuleInspectorFactory::RuleInspectorFactory(const Engine& engine, const RuleInspe
 sensor::InspectorNeeds RuleInspectorFactory::Needs() const {
   sensor::InspectorNeeds n;
   n.stream_context = 0;  // The engine keeps its own stream windows.
-  n.http_body_limit = options_.http_body_limit;
+  // HTTP bodies are kept only when a rule reads one (each kept body costs
+  // up to the limit per open transaction).
+  bool bodies = false;
+  for (size_t i = 0; i < engine_.rule_count() && !bodies; ++i) {
+    for (const MatchList& l : engine_.rule(i).lists) {
+      if (l.buffer == BufferId::kHttpRequestBody || l.buffer == BufferId::kHttpResponseBody ||
+          l.buffer == BufferId::kFileData) {
+        bodies = true;
+        break;
+      }
+    }
+  }
+  n.http_body_limit = bodies ? options_.http_body_limit : 0;
   return n;
 }
 

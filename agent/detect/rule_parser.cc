@@ -1245,7 +1245,10 @@ class Parser {
     }
     if (buffer && current_list_ >= 0) {
       // "http.uri; pcre:/.../U" names the same buffer twice: fine.
-      if (rule_->lists[static_cast<size_t>(current_list_)].buffer != *buffer) {
+      // Q (http_server_body) is the response body that http.response_body names too.
+      const BufferId active = rule_->lists[static_cast<size_t>(current_list_)].buffer;
+      const bool same_body = *buffer == BufferId::kFileData && active == BufferId::kHttpResponseBody;
+      if (active != *buffer && !same_body) {
         return Fail("pcre buffer flag names another buffer than the active sticky buffer");
       }
       buffer.reset();
