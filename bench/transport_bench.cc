@@ -545,6 +545,7 @@ int main(int argc, char** argv) {
     }
   }
   rampart::log::SetLevel(rampart::log::Level::kWarn);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Figures appear as they are measured, also into a file.
   char tmpl[] = "/tmp/transport-bench-XXXXXX";
   if (!mkdtemp(tmpl)) return 1;
   rampart::Controller c;

@@ -386,7 +386,7 @@ StoreImpl::~StoreImpl() {
   // Persist last-seen times gathered from probes.
   std::unique_lock lock(meta_mu_);
   for (auto& [id, e] : agents_) {
-    if (e.agent.last_seen_unix_nanos != e.last_seen_persisted) {
+    if (e.agent.last_seen_unix_nanos != e.last_seen_persisted || e.dirty) {
       (void)PersistAgentLocked(e, rocks::Durability::kProcessCrashSafe);
     }
   }
@@ -905,33 +905,37 @@ Result<std::vector<LinkSample>> StoreImpl::LinkHistory(std::string_view site_id,
 Subscription StoreImpl::Subscribe(const EventFilter& filter, std::function<void(const EventRecord&)> callback) {
   const uint64_t id = next_sub_id_++;
   {
-    std::lock_guard lock(subs_mu_);
-    subs_.push_back({id, filter, std::move(callback)});
-    sub_count_ = subs_.size();
+    std::lock_guard lock(subs_->events_mu);
+    subs_->events.push_back({id, filter, std::move(callback)});
+    subs_->event_count = subs_->events.size();
   }
-  return Subscription([this, id] {
-    std::lock_guard lock(subs_mu_);
-    std::erase_if(subs_, [id](const Subscriber& s) { return s.id == id; });
-    sub_count_ = subs_.size();
+  return Subscription([weak = std::weak_ptr<Subscribers>(subs_), id] {
+    const std::shared_ptr<Subscribers> subs = weak.lock();
+    if (!subs) return;  // The store is gone, and its subscribers with it.
+    std::lock_guard lock(subs->events_mu);
+    std::erase_if(subs->events, [id](const Subscriber& s) { return s.id == id; });
+    subs->event_count = subs->events.size();
   });
 }
 
 Subscription StoreImpl::SubscribeLinkChanges(std::function<void(const LinkChange&)> callback) {
   const uint64_t id = next_sub_id_++;
   {
-    std::lock_guard lock(link_subs_mu_);
-    link_subs_.push_back({id, std::move(callback)});
+    std::lock_guard lock(subs_->links_mu);
+    subs_->links.push_back({id, std::move(callback)});
   }
-  return Subscription([this, id] {
-    std::lock_guard lock(link_subs_mu_);
-    std::erase_if(link_subs_, [id](const LinkSubscriber& s) { return s.id == id; });
+  return Subscription([weak = std::weak_ptr<Subscribers>(subs_), id] {
+    const std::shared_ptr<Subscribers> subs = weak.lock();
+    if (!subs) return;
+    std::lock_guard lock(subs->links_mu);
+    std::erase_if(subs->links, [id](const LinkSubscriber& s) { return s.id == id; });
   });
 }
 
 void StoreImpl::Notify(const std::vector<EventRecord>& records) {
-  std::lock_guard lock(subs_mu_);
+  std::lock_guard lock(subs_->events_mu);
   for (const EventRecord& r : records) {
-    for (const Subscriber& s : subs_) {
+    for (const Subscriber& s : subs_->events) {
       const EventFilter& f = s.filter;
       if (!f.kinds.empty() && std::find(f.kinds.begin(), f.kinds.end(), r.summary.kind) == f.kinds.end()) continue;
       if (!f.severities.empty() &&
@@ -1040,8 +1044,10 @@ Status StoreImpl::UpdateAgentHealth(std::string_view agent_id, const AgentHealth
   e.agent.health = health;
   if (!version.empty()) e.agent.version = std::string(version);
   e.agent.last_seen_unix_nanos = std::max(e.agent.last_seen_unix_nanos, health.reported_unix_nanos);
-  e.last_seen_persisted = e.agent.last_seen_unix_nanos;
-  return PersistAgentLocked(e, rocks::Durability::kProcessCrashSafe);
+  // Persisted by the maintenance pass (see UpdateAgentConnection): a write
+  // per heartbeat would queue behind group commits with meta_mu_ held.
+  e.dirty = true;
+  return Status::Ok();
 }
 
 Status StoreImpl::UpdateAgentConnection(std::string_view agent_id, bool connected, std::string_view address,
@@ -1057,7 +1063,16 @@ Status StoreImpl::UpdateAgentConnection(std::string_view agent_id, bool connecte
     e.agent.state = AgentState::kStopped;
     e.agent.state_since_unix_nanos = at;
   }
+  if (!goodbye) {
+    // Connection state and address are volatile (every start resets them):
+    // the maintenance pass persists them. A write here would hold meta_mu_
+    // while queued behind the writer's fsynced group commit, so 500 agents
+    // reconnecting at once timed out waiting for their Welcome.
+    e.dirty = true;
+    return Status::Ok();
+  }
   e.last_seen_persisted = e.agent.last_seen_unix_nanos;
+  e.dirty = false;
   return PersistAgentLocked(e, rocks::Durability::kProcessCrashSafe);
 }
 
@@ -1208,12 +1223,29 @@ void StoreImpl::MaintenanceLoop() {
     if (maintenance_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return maintenance_stop_; })) return;
     lock.unlock();
     {
-      // Last-seen times from probes, persisted at an interval.
-      std::unique_lock meta(meta_mu_);
-      for (auto& [id, e] : agents_) {
-        if (e.agent.last_seen_unix_nanos != e.last_seen_persisted) {
-          if (PersistAgentLocked(e, rocks::Durability::kProcessCrashSafe).ok()) {
+      // Last-seen times from probes and connection state, persisted at an
+      // interval in one write, made outside meta_mu_ (it may wait behind a
+      // group commit). A change made meanwhile marks the entry again.
+      rocksdb::WriteBatch batch;
+      std::vector<std::string> ids;
+      {
+        std::unique_lock meta(meta_mu_);
+        for (auto& [id, e] : agents_) {
+          if (e.agent.last_seen_unix_nanos != e.last_seen_persisted || e.dirty) {
+            batch.Put(agents_cf_, e.agent.id, AgentJson(e.agent).dump());
             e.last_seen_persisted = e.agent.last_seen_unix_nanos;
+            e.dirty = false;
+            ids.push_back(id);
+          }
+        }
+      }
+      if (!ids.empty()) {
+        if (Status s = db_->Write(batch, rocks::Durability::kProcessCrashSafe); !s.ok()) {
+          log::Warn("store", "agent records not persisted; retried at the next pass", {{"error", s}});
+          std::unique_lock meta(meta_mu_);
+          for (const std::string& id : ids) {
+            auto it = agents_.find(id);
+            if (it != agents_.end()) it->second.dirty = true;
           }
         }
       }

@@ -44,6 +44,7 @@ struct AgentEntry {
   uint32_t num = 0;
   uint32_t site_num = 0;
   int64_t last_seen_persisted = 0;
+  bool dirty = false;  // Connection state changed in memory, not yet persisted.
 };
 
 struct SiteEntry {
@@ -60,6 +61,14 @@ struct Subscriber {
 struct LinkSubscriber {
   uint64_t id = 0;
   std::function<void(const LinkChange&)> callback;
+};
+
+struct Subscribers {
+  std::mutex events_mu;  // Held while callbacks run, so Cancel() waits for them.
+  std::vector<Subscriber> events;
+  std::atomic<size_t> event_count{0};
+  std::mutex links_mu;  // Likewise for link changes.
+  std::vector<LinkSubscriber> links;
 };
 
 class StoreImpl final : public Store, public EventWriter {
@@ -203,11 +212,9 @@ class StoreImpl final : public Store, public EventWriter {
   mutable std::mutex counters_mu_;
   Counters counters_;
 
-  std::mutex subs_mu_;  // Held while callbacks run, so Cancel() waits for them.
-  std::vector<Subscriber> subs_;
-  std::atomic<size_t> sub_count_{0};
-  std::mutex link_subs_mu_;
-  std::vector<LinkSubscriber> link_subs_;
+  // Shared with the Subscription handles, so one that outlives the store
+  // cancels harmlessly.
+  std::shared_ptr<Subscribers> subs_ = std::make_shared<Subscribers>();
   std::atomic<uint64_t> next_sub_id_{1};
 
   std::mutex link_change_mu_;  // Serializes RecordLinkChange.
