@@ -357,6 +357,8 @@ struct Engine::Impl {
   };
   static constexpr uint32_t kIpIndexMaxWidth = 1u << 16;
   std::vector<IpIndexEntry> ip_by_src, ip_by_dst;
+  // Ranges of indexed rules wider than that: checked one by one (few).
+  std::vector<IpIndexEntry> ip_wide_src, ip_wide_dst;
   std::vector<uint32_t> ip_only_always;
 
   // Packet rules: [proto class][direction].
@@ -426,17 +428,23 @@ Result<std::unique_ptr<Engine>> Engine::Build(RuleSet set, const EngineOptions& 
     if (r.type == RuleType::kIpOnly) {
       im.ip_only.push_back(r.num);
       std::vector<std::pair<uint32_t, uint32_t>> ranges;
+      // A side is indexable when it lists IPv4 ranges that together are
+      // not most of the address space (not "any", not "!$HOME_NET").
       auto indexable = [&](const IpSet& side) {
         if (!side.V4Ranges(&ranges) || ranges.empty()) return false;
+        uint64_t covered = 0;
+        for (const auto& [lo, hi] : ranges) covered += static_cast<uint64_t>(hi - lo) + 1;
+        return covered <= (1ull << 24);
+      };
+      auto add = [&](std::vector<Impl::IpIndexEntry>* narrow, std::vector<Impl::IpIndexEntry>* wide) {
         for (const auto& [lo, hi] : ranges) {
-          if (hi - lo >= Impl::kIpIndexMaxWidth) return false;
+          (hi - lo >= Impl::kIpIndexMaxWidth ? wide : narrow)->push_back({lo, hi, r.num});
         }
-        return true;
       };
       if (!r.bidirectional && indexable(r.src)) {
-        for (const auto& [lo, hi] : ranges) im.ip_by_src.push_back({lo, hi, r.num});
+        add(&im.ip_by_src, &im.ip_wide_src);
       } else if (!r.bidirectional && indexable(r.dst)) {
-        for (const auto& [lo, hi] : ranges) im.ip_by_dst.push_back({lo, hi, r.num});
+        add(&im.ip_by_dst, &im.ip_wide_dst);
       } else {
         im.ip_only_always.push_back(r.num);
       }
@@ -1413,11 +1421,16 @@ struct Detector::Impl {
     }
     // Candidates: rules whose address list holds this packet's source
     // (or destination), and those not indexed; in rule order.
-    ip_candidates.assign(engine.ip_only_always.begin(), engine.ip_only_always.end());
-    auto lookup = [&](const std::vector<Engine::Impl::IpIndexEntry>& index, const IpAddr& a) {
-      if (index.empty() || a.version != 4) return;
+    ip_candidates.clear();
+    auto lookup = [&](const std::vector<Engine::Impl::IpIndexEntry>& index,
+                      const std::vector<Engine::Impl::IpIndexEntry>& wide, const IpAddr& a) {
+      if (a.version != 4) return;
       const uint32_t v = static_cast<uint32_t>(a.bytes[0]) << 24 | static_cast<uint32_t>(a.bytes[1]) << 16 |
                          static_cast<uint32_t>(a.bytes[2]) << 8 | a.bytes[3];
+      for (const auto& e : wide) {
+        if (e.lo <= v && v <= e.hi) ip_candidates.push_back(e.num);
+      }
+      if (index.empty()) return;
       auto it = std::upper_bound(index.begin(), index.end(), v,
                                  [](uint32_t x, const Engine::Impl::IpIndexEntry& e) { return x < e.lo; });
       const uint32_t floor = v >= Engine::Impl::kIpIndexMaxWidth ? v - Engine::Impl::kIpIndexMaxWidth : 0;
@@ -1427,11 +1440,20 @@ struct Detector::Impl {
         if (it->hi >= v) ip_candidates.push_back(it->num);
       }
     };
-    lookup(engine.ip_by_src, p->src);
-    lookup(engine.ip_by_dst, p->dst);
+    lookup(engine.ip_by_src, engine.ip_wide_src, p->src);
+    lookup(engine.ip_by_dst, engine.ip_wide_dst, p->dst);
     std::sort(ip_candidates.begin(), ip_candidates.end());
     ip_candidates.erase(std::unique(ip_candidates.begin(), ip_candidates.end()), ip_candidates.end());
-    for (uint32_t num : ip_candidates) {
+    // Both lists are in rule order: walk them together.
+    auto hit = ip_candidates.begin();
+    auto all = engine.ip_only_always.begin();
+    while (hit != ip_candidates.end() || all != engine.ip_only_always.end()) {
+      uint32_t num;
+      if (all == engine.ip_only_always.end() || (hit != ip_candidates.end() && *hit < *all)) {
+        num = *hit++;
+      } else {
+        num = *all++;
+      }
       const Rule& r = *engine.rules[num];
       if (!ProtoOk(r) || !HeaderOk(r)) continue;
       Queue(r, false, 0, nullptr, false, p->dir);

@@ -179,6 +179,22 @@ TEST_F(EngineTest, IpOnlyRulesOncePerFlowDirection) {
   EXPECT_THAT(Run(Tcp(Dir::kToClient, "d")), IsEmpty());
 }
 
+// Address lists are indexed (narrow ranges, wide CIDRs, destination side
+// when the source is "any"); the rest is checked rule by rule; alerts keep
+// rule order either way.
+TEST_F(EngineTest, IpOnlyAddressListsIndexed) {
+  Load("alert ip [198.51.100.7,10.0.0.0/30] any -> any any (sid:1;)\n"
+       "alert ip [10.0.0.0/8] any -> any any (sid:2;)\n"
+       "alert ip any any -> [192.0.2.1,203.0.113.0/24] any (sid:3;)\n"
+       "alert ip !10.0.0.0/8 any -> any any (sid:4;)\n"
+       "alert ip [10.0.0.2,10.0.0.3] any -> any any (sid:5;)\n"
+       "alert ip 192.0.2.1 any <> 10.0.0.1 any (sid:6;)\n");
+  // 10.0.0.1 -> 192.0.2.1: sids 1 (in /30), 2 (/8), 3 (destination), 6 (<>); not 4, not 5.
+  EXPECT_THAT(Run(Tcp(Dir::kToServer, "a")), ElementsAre(1u, 2u, 3u, 6u));
+  // 192.0.2.1 -> 10.0.0.1: 4 (source outside 10/8) and 6 (either way).
+  EXPECT_THAT(Run(Tcp(Dir::kToClient, "b")), ElementsAre(4u, 6u));
+}
+
 TEST_F(EngineTest, Thresholds) {
   Load("alert tcp any any -> any any (content:\"a\"; threshold:type limit, track by_src, count 2, seconds 60; sid:1;)\n"
        "alert tcp any any -> any any (content:\"b\"; threshold:type threshold, track by_src, count 3, seconds 60; "
