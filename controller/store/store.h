@@ -291,7 +291,7 @@ class StoreImpl;
 // Cancel() returns, the callback is not running and will not run again, so
 // the callback may reference objects that die right after. Do not cancel a
 // subscription from inside its own callback (it would wait for itself). A
-// subscription must end (Cancel or destruction) before its Store is closed.
+// subscription may outlive its Store: cancelling it then does nothing.
 class Subscription {
  public:
   Subscription() = default;

@@ -211,7 +211,7 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
   std::unordered_map<uint32_t, IngestState> scratch;
   std::unordered_map<uint64_t, SignatureInfo> sig_updates;
   std::vector<EventRecord> notify;
-  const bool want_notify = sub_count_.load() > 0;
+  const bool want_notify = subs_->event_count.load() > 0;
   Counters delta;
   // Writes are gathered and applied in key order: RocksDB's memtable keeps a
   // splice of the previous insert, so neighbouring keys cost a few
@@ -481,8 +481,8 @@ Status StoreImpl::RecordLinkChange(LinkChange& change) {
   Result<IngestResult> r = future.get();
   if (!r.has_value()) return r.error();
   change.event = EventId{std::string(kControllerAgent), seq};
-  std::lock_guard lock(link_subs_mu_);
-  for (const LinkSubscriber& s : link_subs_) s.callback(change);
+  std::lock_guard lock(subs_->links_mu);
+  for (const LinkSubscriber& s : subs_->links) s.callback(change);
   return Status::Ok();
 }
 
