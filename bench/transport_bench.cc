@@ -14,7 +14,8 @@
 //      heartbeats and probes on): RSS and CPU over a window.
 //
 //   transport_bench [--agents 500] [--events-per-agent 2000] [--backlog 200000]
-//                   [--idle-seconds 30] [--skip-idle]
+//                   [--idle-seconds 30] [--wave 50 (agents started together; 0 = all)]
+//                   [--skip-idle] [--store-only]
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -274,7 +275,7 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int Throughput(Controller& c, int agents, uint64_t per_agent) {
+int Throughput(Controller& c, int agents, uint64_t per_agent, int wave) {
   const std::string flow = Template(false), alert = Template(true);
   std::printf("enrolling %d simulated agents (one-time tokens, CSR, TLS 1.3)...\n", agents);
   std::fflush(stdout);
@@ -299,6 +300,17 @@ int Throughput(Controller& c, int agents, uint64_t per_agent) {
   const double cpu0 = ProcessCpuSeconds(), writer_cpu0 = ThreadCpuSeconds("store-writer");
   const int64_t t0 = MonotonicNanos();
   for (int i = 0; i < agents; ++i) {
+    if (wave > 0 && i > 0 && i % wave == 0) {
+      // Agents start in waves, each after the previous one connected (or
+      // 60 s): a fleet does not start in the same millisecond, and 500
+      // clients' TLS handshakes on the controller's two cores would
+      // otherwise time out and retry.
+      const int64_t wave_deadline = MonotonicNanos() + 60'000'000'000;
+      while (MonotonicNanos() < wave_deadline &&
+             !std::all_of(shippers.end() - wave, shippers.end(), [](const auto& s) { return s->Stats().connected; })) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
     outboxes.push_back(std::make_unique<MemoryOutbox>(per_agent, flow, alert, &acked));
     ship::ShipperOptions o;
     o.identity = ids[static_cast<size_t>(i)];
@@ -526,6 +538,7 @@ int main(int argc, char** argv) {
   int agents = 500;
   uint64_t per_agent = 2000, backlog = 200000;
   int idle_seconds = 30;
+  int wave = 50;
   bool skip_idle = false;
   bool store_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -535,12 +548,13 @@ int main(int argc, char** argv) {
     else if (a == "--events-per-agent") per_agent = std::strtoull(next(), nullptr, 10);
     else if (a == "--backlog") backlog = std::strtoull(next(), nullptr, 10);
     else if (a == "--idle-seconds") idle_seconds = std::atoi(next());
+    else if (a == "--wave") wave = std::atoi(next());
     else if (a == "--skip-idle") skip_idle = true;
     else if (a == "--store-only") store_only = true;
     else {
       std::fprintf(stderr,
                    "usage: transport_bench [--agents N] [--events-per-agent N] [--backlog N] [--idle-seconds S] "
-                   "[--skip-idle] [--store-only]\n");
+                   "[--wave N] [--skip-idle] [--store-only]\n");
       return 2;
     }
   }
@@ -566,7 +580,7 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(c.dir, ec);
     return rc;
   }
-  int rc = rampart::Throughput(c, agents, per_agent);
+  int rc = rampart::Throughput(c, agents, per_agent, wave);
   if (rc == 0) rc = rampart::Drain(c, backlog);
   if (rc == 0 && !skip_idle) rc = rampart::Idle(c, idle_seconds);
   c.server->Shutdown(std::chrono::seconds(2));

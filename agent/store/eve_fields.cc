@@ -1,6 +1,7 @@
 #include "agent/store/eve_fields.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 
@@ -303,6 +304,10 @@ std::optional<int64_t> ParseEveTimestamp(std::string_view t) {
   const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  // Nanoseconds since 1970 fit in int64_t from 1677 to 2262; other years
+  // are malformed, not an overflow (found by eve_fields_fuzzer).
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1000000000 - 1;
+  if (secs > kMaxSeconds || secs < -kMaxSeconds) return std::nullopt;
   return secs * 1000000000 + frac_nanos;
 }
 
