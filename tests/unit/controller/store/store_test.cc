@@ -606,6 +606,20 @@ TEST_F(StoreTest, LinkChangesAreEventsAndReachSubscribers) {
   EXPECT_EQ(e.event.sequence, 3u) << "sequence continues after restart";
 }
 
+TEST_F(StoreTest, SubscriptionsMayOutliveTheStore) {
+  // A web session or notifier torn down after the store closed: cancelling
+  // then must neither touch the closed store nor reach the new one's lists.
+  int calls = 0;
+  auto sub = store_->Subscribe({}, [&](const EventRecord&) { ++calls; });
+  auto link_sub = store_->SubscribeLinkChanges([&](const LinkChange&) { ++calls; });
+  Reopen();
+  sub.Cancel();
+  link_sub.Cancel();
+  Enrol("a1", "site-a");
+  ASSERT_TRUE(Ingest("a1", {MakeEvent(1, true, kBase, 9)}).has_value());
+  EXPECT_EQ(calls, 0);
+}
+
 TEST_F(StoreTest, LinkHistoryIsDownsampled) {
   ASSERT_TRUE(store_->CreateSite({.id = "s"}).ok());
   const int64_t start = kBase - (kBase % (3600 * kSec));
