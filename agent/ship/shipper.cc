@@ -94,7 +94,8 @@ struct Inbox {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<v1::ControllerMessage> messages;
-  bool done = false;
+  bool read_closed = false;  // The last read failed: the stream is ending.
+  bool done = false;         // OnDone ran; `status` is final.
   grpc::Status status;
   bool wake = false;  // Stop requested, or a write completed.
 };
@@ -106,8 +107,17 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
  public:
   StreamCall(grpc::GenericStub& stub, Inbox& inbox) : inbox_(inbox) {
     stub.PrepareBidiStreamingCall(&ctx_, kStreamMethod, grpc::StubOptions(), this);
+    // The shipper thread starts writes from outside the reactions: the hold
+    // keeps OnDone (after which this object may be deleted) from running
+    // while it still may, until ReleaseHold().
+    AddHold();
     StartRead(&read_);
     StartCall();
+  }
+
+  // The owner starts no more operations; OnDone may follow.
+  void ReleaseHold() {
+    if (!hold_released_.exchange(true)) RemoveHold();
   }
 
   void Write(std::string bytes) {
@@ -155,7 +165,13 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;
+    if (!ok) {
+      // OnDone waits for the owner's hold; tell the owner to release it.
+      std::lock_guard lock(inbox_.mu);
+      inbox_.read_closed = true;
+      inbox_.cv.notify_all();
+      return;
+    }
     v1::ControllerMessage msg;
     if (FromBuffer(read_, &msg)) {
       std::lock_guard lock(inbox_.mu);
@@ -187,6 +203,7 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   size_t queued_ = 0;
   bool writing_ = false;
   bool closed_ = false;
+  std::atomic<bool> hold_released_{false};
 };
 
 class ShipperImpl final : public Shipper {
@@ -379,15 +396,24 @@ class ShipperImpl final : public Shipper {
     const int64_t now = MonotonicNanos();
     if (until <= now) return;
     inbox_.cv.wait_for(lock, std::chrono::nanoseconds(until - now), [&] {
-      return stop_requested_ || inbox_.done || !inbox_.messages.empty() || inbox_.wake;
+      return stop_requested_ || inbox_.done || inbox_.read_closed || !inbox_.messages.empty() || inbox_.wake;
     });
     inbox_.wake = false;
+  }
+
+  // Releases the call's hold and waits for OnDone: its final status.
+  grpc::Status AwaitEnd(StreamCall& call) {
+    call.ReleaseHold();
+    std::unique_lock lock(inbox_.mu);
+    inbox_.cv.wait(lock, [&] { return inbox_.done; });
+    return inbox_.status;
   }
 
   Status RunStream(bool* welcomed) {
     {
       std::lock_guard lock(inbox_.mu);
       inbox_.messages.clear();
+      inbox_.read_closed = false;
       inbox_.done = false;
       inbox_.status = grpc::Status::OK;
     }
@@ -400,6 +426,7 @@ class ShipperImpl final : public Shipper {
       Inbox& inbox;
       ~Closer() {
         call->Cancel();
+        call->ReleaseHold();
         std::unique_lock lock(inbox.mu);
         inbox.cv.wait(lock, [&] { return inbox.done; });
       }
@@ -428,7 +455,10 @@ class ShipperImpl final : public Shipper {
         }
         continue;
       }
-      if (inbox_.done) return rpc::FromGrpc(inbox_.status, "stream");
+      if (inbox_.done || inbox_.read_closed) {
+        lock.unlock();
+        return rpc::FromGrpc(AwaitEnd(*call), "stream");
+      }
       if (stop_requested_) return CancelledError("stopping");
       const int64_t now = MonotonicNanos();
       if (now >= deadline) return DeadlineExceededError("no Welcome from " + o_.controller);
@@ -484,13 +514,12 @@ class ShipperImpl final : public Shipper {
       // Acks and the end of the stream.
       std::deque<v1::ControllerMessage> messages;
       bool done = false;
-      grpc::Status done_status;
       bool stop = false;
       {
         std::lock_guard lock(inbox_.mu);
         messages.swap(inbox_.messages);
-        done = inbox_.done;
-        done_status = inbox_.status;
+        // Every message arrived before the read side closed.
+        done = inbox_.done || inbox_.read_closed;
         stop = stop_requested_;
       }
       for (const v1::ControllerMessage& m : messages) {
@@ -511,7 +540,7 @@ class ShipperImpl final : public Shipper {
         stats_.events_acked += acked;
         stats_.stored_through = std::max(stats_.stored_through, m.ack().through_sequence());
       }
-      if (done) return draining ? Status::Ok() : rpc::FromGrpc(done_status, "stream");
+      if (done) return draining ? Status::Ok() : rpc::FromGrpc(AwaitEnd(*call), "stream");
       const int64_t now = MonotonicNanos();
       if (stop && !draining) {
         draining = true;
