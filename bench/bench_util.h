@@ -1,5 +1,6 @@
 #pragma once
-// Helpers of the whole-process benchmarks (sensor_bench, detect_bench): run
+// Helpers of the whole-process benchmarks (sensor_bench, detect_bench,
+// yara_bench): run
 // a program and take its wall time and peak RSS, medians, pcap packet and
 // byte counts, and the 8x benchmark capture (bench/make_mixed_8x.sh).
 // Header-only; benchmarks are single-threaded drivers.
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -29,17 +31,20 @@ struct Run {
   long max_rss_kb = 0;
   int exit_code = -1;
   std::string err;
+  std::string out;  // Standard output, when Time() was given a file for it.
 };
 
-// Runs argv with stdout to /dev/null, stderr captured; wall time and peak RSS.
-inline Run Time(const std::vector<std::string>& argv) {
+// Runs argv with stderr captured and stdout to /dev/null, or to
+// `stdout_file` (then read back into Run::out); wall time and peak RSS.
+inline Run Time(const std::vector<std::string>& argv, const std::string& stdout_file = "") {
   char tmpl[] = "/tmp/rampart_bench_errXXXXXX";
   const int err_fd = ::mkstemp(tmpl);
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
+    const int out = stdout_file.empty() ? ::open("/dev/null", O_WRONLY)
+                                        : ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
     ::dup2(err_fd, 2);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -60,6 +65,10 @@ inline Run Time(const std::vector<std::string>& argv) {
   while ((n = ::read(err_fd, buf, sizeof(buf))) > 0) r.err.append(buf, static_cast<size_t>(n));
   ::close(err_fd);
   ::unlink(tmpl);
+  if (!stdout_file.empty()) {
+    std::ifstream in(stdout_file, std::ios::binary);
+    r.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   return r;
 }
 

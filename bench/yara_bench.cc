@@ -7,54 +7,24 @@
 //   yara_bench --corpus DIR [--rules FILE] [--runs N] [--agent BIN] [--yara BIN]
 //   (../shared/tools/make_benign_corpus.sh OUT builds a corpus: OUT/files)
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
+
 namespace {
 
-struct Run {
-  double seconds = 0;
-  int exit_code = -1;
-  std::string out;
-};
-
-Run Time(const std::vector<std::string>& argv, const std::string& out_file) {
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  Run r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out_file);
-  std::stringstream s;
-  s << in.rdbuf();
-  r.out = s.str();
-  return r;
-}
+using rampart::bench::Median;
+using rampart::bench::Run;
+using rampart::bench::Time;
 
 std::set<std::string> Lines(const std::string& text) {
   std::set<std::string> out;
@@ -65,10 +35,6 @@ std::set<std::string> Lines(const std::string& text) {
   return out;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
-}
 
 }  // namespace
 
