@@ -41,6 +41,27 @@ def load_schema(path, extension):
     return schema
 
 
+def check_records(path, validator):
+    """Yields (record, problem) for each record of one EVE file: the parsed
+    record (None when the line is not JSON) and "FILE:LINE: ..." or None."""
+    with open(path, encoding="utf-8", errors="strict") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                yield None, f"{path}:{lineno}: not JSON: {e}"
+                continue
+            err = jsonschema.exceptions.best_match(validator.iter_errors(rec))
+            if err is None:
+                yield rec, None
+            else:
+                where = "/".join(str(p) for p in err.absolute_path) or "(record)"
+                yield rec, f"{path}:{lineno}: {where}: {err.message}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--schema", required=True)
@@ -55,26 +76,15 @@ def main():
     records = bad = 0
     by_type = {}
     for path in args.files:
-        with open(path, encoding="utf-8", errors="strict") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                records += 1
-                try:
-                    rec = json.loads(line)
-                except ValueError as e:
-                    bad += 1
-                    if bad <= args.max_errors:
-                        print(f"{path}:{lineno}: not JSON: {e}", file=sys.stderr)
-                    continue
-                by_type[rec.get("event_type", "?")] = by_type.get(rec.get("event_type", "?"), 0) + 1
-                err = jsonschema.exceptions.best_match(validator.iter_errors(rec))
-                if err is not None:
-                    bad += 1
-                    if bad <= args.max_errors:
-                        where = "/".join(str(p) for p in err.absolute_path) or "(record)"
-                        print(f"{path}:{lineno}: {where}: {err.message}", file=sys.stderr)
+        for rec, problem in check_records(path, validator):
+            records += 1
+            if rec is not None:
+                event_type = rec.get("event_type", "?")
+                by_type[event_type] = by_type.get(event_type, 0) + 1
+            if problem is not None:
+                bad += 1
+                if bad <= args.max_errors:
+                    print(problem, file=sys.stderr)
     types = ", ".join(f"{k}={v}" for k, v in sorted(by_type.items()))
     print(f"{records} records ({types}), {bad} invalid")
     return 1 if bad else 0

@@ -15,7 +15,6 @@ usage: eve_schema_test.py --bin rampart-agent --data ../shared/data --work DIR [
 """
 import argparse
 import concurrent.futures
-import json
 import os
 import re
 import subprocess
@@ -52,21 +51,10 @@ def replay(binary, pcap, out, checksum):
 def validate(path, validator):
     """(records, invalid messages) of one EVE file."""
     records, bad = 0, []
-    with open(path, encoding="utf-8", errors="strict") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            records += 1
-            try:
-                rec = json.loads(line)
-            except ValueError as e:
-                bad.append(f"{path}:{lineno}: not JSON: {e}")
-                continue
-            err = jsonschema.exceptions.best_match(validator.iter_errors(rec))
-            if err is not None:
-                where = "/".join(str(p) for p in err.absolute_path) or "(record)"
-                bad.append(f"{path}:{lineno}: {where}: {err.message}")
+    for _, problem in eve_validate.check_records(path, validator):
+        records += 1
+        if problem is not None:
+            bad.append(problem)
     return records, bad
 
 
