@@ -122,6 +122,7 @@ void AppLayer::OnTcp(flow::Flow& f, int dir, std::span<const flow::StreamChunk> 
   FlowApp* app = State(f);
   if (app->fields) app->fields->ClearRecent();
   for (const flow::StreamChunk& c : chunks) {
+    const bool probe = app->dir_proto[dir] == Proto::kUnknown;
     if (app->proto == Proto::kFailed || (app->proto == Proto::kHttp && app->http->tunnel()) ||
         (app->proto == Proto::kUnknown && app->tried[dir] == 2)) {
       LateDetect(f, app, dir, c.data, c.len, out);
@@ -130,7 +131,31 @@ void AppLayer::OnTcp(flow::Flow& f, int dir, std::span<const flow::StreamChunk> 
     } else {
       Deliver(f, app, dir, c.data, c.len, c.gap_before, out);
     }
+    if (probe) ProbeDirection(f, app, dir, c.data, c.len, out);
   }
+}
+
+void AppLayer::ProbeDirection(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len,
+                              AppOutput* out) {
+  if (app->proto == Proto::kUnknown || app->dir_proto[dir] != Proto::kUnknown || len == 0) return;
+  Proto p = app->proto;
+  switch (DetectTcp(data, len, f.ServerPort())) {
+    case Guess::kHttpRequest:
+    case Guess::kHttpResponse: p = Proto::kHttp; break;
+    case Guess::kTls: p = Proto::kTls; break;
+    case Guess::kDns: p = Proto::kDns; break;
+    case Guess::kSip: p = Proto::kSip; break;
+    case Guess::kSsh: p = Proto::kSsh; break;
+    case Guess::kKrb5: p = Proto::kKrb5; break;
+    case Guess::kSmb: p = Proto::kSmb; break;
+    case Guess::kLlmnr: p = Proto::kLlmnr; break;
+    case Guess::kNeedMore:
+      if (++app->dir_probes[dir] < 4) return;  // A few more segments, then the flow's protocol.
+      break;
+    case Guess::kNone: break;
+  }
+  app->dir_proto[dir] = p;
+  out->proto_detected |= static_cast<uint8_t>(1u << dir);
 }
 
 bool AppLayer::LateDetect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, AppOutput* out) {
@@ -371,6 +396,10 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
       return;
     }
   }
+  if (app->dir_proto[dir] == Proto::kUnknown) {
+    app->dir_proto[dir] = app->proto;  // UDP: each datagram is detected alone; the flow's protocol it is.
+    out->proto_detected |= static_cast<uint8_t>(1u << dir);
+  }
   if (app->fields) {
     FeedFields(app, dir, data, len, false, true, out);
     return;
@@ -380,6 +409,7 @@ void AppLayer::OnUdp(flow::Flow& f, int dir, const uint8_t* data, size_t len, Ap
     tls_events_.clear();
     app->quic->Feed(dir, data, len, &progressed, &tls_events_);
     if (progressed) out->quic = &app->quic->info();
+    if (!app->quic->info().txs.empty()) out->quic_txs = &app->quic->info().txs;
     return;
   }
   if (app->proto == Proto::kHttp) {

@@ -75,6 +75,8 @@ struct AppOutput {
   std::vector<DnsMessage*> dns;      // Messages parsed (tx_id set).
   TlsInfo* tls = nullptr;            // Set when the TLS state progressed.
   QuicInfo* quic = nullptr;          // Set when a QUIC ClientHello was parsed.
+  const std::vector<QuicTxRecord>* quic_txs = nullptr;  // QUIC transactions made by this datagram.
+  uint8_t proto_detected = 0;        // Bit per direction whose detection completed (FlowApp::dir_proto).
   std::vector<const char*> events;   // App-layer anomalies ("http.request_line_invalid").
   std::vector<FieldRecord*> fields;  // SIP/SSH/Kerberos/SNMP records that progressed.
   void Clear() {
@@ -83,6 +85,8 @@ struct AppOutput {
     dns.clear();
     tls = nullptr;
     quic = nullptr;
+    quic_txs = nullptr;
+    proto_detected = 0;
     events.clear();
   }
 };
@@ -96,6 +100,10 @@ class FlowApp final : public flow::FlowUserData {
   bool http_reversed = false;     // Requests travel server -> client in this flow's orientation.
   bool tls_reversed = false;      // The ClientHello travels server -> client.
   bool gave_up[2] = {false, false};
+  // What each direction's own first data was detected as (0 to server); a
+  // direction that looks like nothing known takes the flow's protocol.
+  Proto dir_proto[2] = {Proto::kUnknown, Proto::kUnknown};
+  uint8_t dir_probes[2] = {0, 0};
   uint8_t late_tries[2] = {0, 0};  // Chunk starts tried after the first detection failed.
   std::unique_ptr<HttpParser> http;
   std::unique_ptr<TlsParser> tls;
@@ -130,6 +138,8 @@ class AppLayer {
  private:
   FlowApp* State(flow::Flow& f);
   void Detect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
+  // Records what a direction's own first data looks like, once the flow's protocol is known.
+  void ProbeDirection(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, AppOutput* out);
   bool LateDetect(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, AppOutput* out);
   void Deliver(flow::Flow& f, FlowApp* app, int dir, const uint8_t* data, size_t len, bool gap, AppOutput* out);
   void StartFields(FlowApp* app, Proto p);

@@ -45,6 +45,30 @@ int HexValue(char c) {
   return -1;
 }
 
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsNoCase(s.substr(0, prefix.size()), prefix);
+}
+
+// libhtp's URL decoding with Suricata's settings: "%HH" becomes the byte;
+// an escape without two hex digits keeps its "%" and the bytes after it are
+// read as they are; "+" becomes a space in a query (`plus_space`).
+std::string UrlDecode(std::string_view in, bool plus_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t k = 0; k < in.size(); ++k) {
+    const char c = in[k];
+    if (c == '%' && k + 2 < in.size() && HexValue(in[k + 1]) >= 0 && HexValue(in[k + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(in[k + 1]) * 16 + HexValue(in[k + 2])));
+      k += 2;
+    } else if (c == '+' && plus_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 // RFC 3986 5.2.4 remove_dot_segments, applied to a decoded path.
 std::string RemoveDotSegments(std::string_view in) {
   std::string out;
@@ -129,6 +153,8 @@ const char* HttpEventName(HttpEvent e) {
     case HttpEvent::kUnableToMatchResponseToRequest: return "http.unable_to_match_response_to_request";
     case HttpEvent::kMissingHostHeader: return "http.missing_host_header";
     case HttpEvent::kResponseInvalidStatus: return "http.response_invalid_status";
+    case HttpEvent::kRequestAuthUnrecognized: return "http.request_auth_unrecognized";
+    case HttpEvent::kTooManyEncodingLayers: return "http.too_many_encoding_layers";
     case HttpEvent::kCount: break;
   }
   return "http.unknown_error";
@@ -161,6 +187,7 @@ void HttpTx::Clear() {
   progress = progressed = 0;
   has_request = has_response = logged = false;
   status = 0;
+  events = 0;
   request.Clear();
   response.Clear();
   uri_normalized = host = HttpSpan{};
@@ -202,6 +229,11 @@ void HttpParser::Mark(HttpTx* tx, uint8_t bits, std::vector<HttpTx*>* progressed
   }
   tx->progress |= bits;
   tx->progressed |= bits;
+}
+
+void HttpParser::Raise(HttpTx* tx, HttpEvent e, std::vector<HttpEvent>* events) {
+  events->push_back(e);
+  if (tx != nullptr) tx->events |= 1u << static_cast<unsigned>(e);
 }
 
 void HttpParser::EndDecompressor(Direction& d) {
@@ -775,7 +807,10 @@ void HttpParser::ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events)
   const size_t eol = h.find('\n');
   ParseHeaders(&m, eol == std::string::npos ? h.size() : eol + 1);
 
-  // Normalised URI: path percent-decoded with dot segments removed; query kept.
+  // Normalised URI, as Suricata builds http.uri from libhtp's parsed URI:
+  // the path percent-decoded with dot segments removed, then the query
+  // URL-decoded ("+" is a space, an invalid escape keeps its "%"), then the
+  // fragment percent-decoded.
   std::string_view uri = m.View(m.f2);
   std::string_view authority;
   if (uri.size() > 7 && (EqualsNoCase(uri.substr(0, 7), "http://") ||
@@ -786,22 +821,29 @@ void HttpParser::ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events)
     authority = uri.substr(scheme_end, path_start - scheme_end);
     uri = uri.substr(path_start);
   }
+  const size_t hash = uri.find('#');
+  const std::string_view fragment = hash == std::string_view::npos ? std::string_view() : uri.substr(hash + 1);
+  uri = uri.substr(0, hash);
   const size_t q = uri.find('?');
-  std::string_view path = uri.substr(0, q);
-  std::string decoded;
-  decoded.reserve(path.size());
-  for (size_t k = 0; k < path.size(); ++k) {
-    if (path[k] == '%' && k + 2 < path.size() && HexValue(path[k + 1]) >= 0 && HexValue(path[k + 2]) >= 0) {
-      decoded.push_back(static_cast<char>(HexValue(path[k + 1]) * 16 + HexValue(path[k + 2])));
-      k += 2;
-    } else {
-      decoded.push_back(path[k]);
-    }
+  std::string norm = RemoveDotSegments(UrlDecode(uri.substr(0, q), false));
+  if (q != std::string_view::npos) {
+    norm.push_back('?');
+    norm.append(UrlDecode(uri.substr(q + 1), true));
   }
-  std::string norm = RemoveDotSegments(decoded);
-  if (q != std::string_view::npos) norm.append(uri.substr(q));
+  if (hash != std::string_view::npos) {
+    norm.push_back('#');
+    norm.append(UrlDecode(fragment, false));
+  }
   tx->uri_normalized = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(norm.size()), true};
   m.derived.append(norm);
+
+  // Authorization: libhtp knows Basic, Digest and Bearer (by prefix, any case).
+  bool has_auth = false;
+  const std::string_view auth = m.Header("Authorization", &has_auth);
+  if (has_auth && !StartsWithNoCase(auth, "basic") && !StartsWithNoCase(auth, "digest") &&
+      !StartsWithNoCase(auth, "bearer")) {
+    Raise(tx, HttpEvent::kRequestAuthUnrecognized, events);
+  }
 
   // Host: the Host header, else the host of an absolute URI; lower-case, port split off.
   bool found = false;
@@ -829,7 +871,7 @@ void HttpParser::ParseRequestHeaders(HttpTx* tx, std::vector<HttpEvent>* events)
   const std::string host_copy(host);
   tx->host = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(host_copy.size()), true};
   for (char c : host_copy) m.derived.push_back(Lower(c));
-  if (!found && authority.empty() && m.View(m.f3) == "HTTP/1.1") events->push_back(HttpEvent::kMissingHostHeader);
+  if (!found && authority.empty() && m.View(m.f3) == "HTTP/1.1") Raise(tx, HttpEvent::kMissingHostHeader, events);
 }
 
 void HttpParser::ParseHeaders(HttpMessage* m, size_t from) {
@@ -900,11 +942,12 @@ void HttpParser::StartBody(int dir, std::vector<HttpTx*>* progressed, std::vecto
       FinishMessage(dir, progressed);
       return;
     }
-    if (options_.body_limit > 0) {
-      bool has_ce = false;
-      const std::string ce = FramingHeader(m, "content-encoding", true, &has_ce);
-      if (has_ce) d.decoder = BodyDecoder::FromContentEncoding(ce, options_.max_decode_layers);
+    bool has_ce = false;
+    const std::string ce = FramingHeader(m, "content-encoding", true, &has_ce);
+    if (has_ce && ContentEncodingLayers(ce) > options_.max_decode_layers) {
+      Raise(tx, HttpEvent::kTooManyEncodingLayers, events);  // libhtp decodes the first ones only.
     }
+    if (has_ce && options_.body_limit > 0) d.decoder = BodyDecoder::FromContentEncoding(ce, options_.max_decode_layers);
     if (has_te && ContainsNoCaseNoZero(te, "chunked")) {
       d.state = State::kChunkSize;
       d.line.clear();
@@ -985,7 +1028,7 @@ void HttpParser::BodyData(int dir, const uint8_t* data, size_t len, std::vector<
     if (m.body.size() >= options_.body_limit) return;
     const bool failed_before = d.decoder->any_failed();
     m.body_length += d.decoder->Feed(data, len, &m.body, options_.body_limit - m.body.size());
-    if (!failed_before && d.decoder->any_failed()) events->push_back(HttpEvent::kGzipDecompressionFailed);
+    if (!failed_before && d.decoder->any_failed()) Raise(d.tx, HttpEvent::kGzipDecompressionFailed, events);
     return;
   }
   m.body_length += len;
@@ -996,6 +1039,12 @@ void HttpParser::BodyData(int dir, const uint8_t* data, size_t len, std::vector<
 
 void HttpParser::FinishMessage(int dir, std::vector<HttpTx*>* progressed) {
   Direction& d = dir_[dir];
+  if (d.decoder != nullptr && d.tx != nullptr) {
+    // Output a layer still holds (a stream cut short) belongs to the body.
+    HttpMessage& m = dir == 0 ? d.tx->request : d.tx->response;
+    const size_t room = m.body.size() < options_.body_limit ? options_.body_limit - m.body.size() : 0;
+    m.body_length += d.decoder->Finish(&m.body, room);
+  }
   EndDecompressor(d);
   if (d.tx != nullptr) Mark(d.tx, dir == 0 ? kReqDone : kRespDone, progressed);
   d.tx = nullptr;
@@ -1019,6 +1068,7 @@ void HttpParser::Close(std::vector<HttpTx*>* progressed) {
   for (int dir = 0; dir < 2; ++dir) {
     if (dir_[dir].tx != nullptr && !dir_[dir].line_parsed) AbandonMessage(dir);
   }
+  if (dir_[1].tx != nullptr && dir_[1].state == State::kHead && dir_[1].line_parsed) CloseResponseHead(progressed);
   for (int dir = 0; dir < 2; ++dir) {
     Direction& d = dir_[dir];
     if (d.tx == nullptr) continue;
@@ -1026,6 +1076,36 @@ void HttpParser::Close(std::vector<HttpTx*>* progressed) {
     // HTTP/0.9 request line with nothing after it).
     if (d.state == State::kBodyClose || d.state == State::kHead) FinishMessage(dir, progressed);
   }
+}
+
+void HttpParser::CloseResponseHead(std::vector<HttpTx*>* progressed) {
+  // libhtp takes the header lines received so far as the header block when
+  // the connection closes before the blank line.
+  HttpTx* tx = dir_[1].tx;
+  HttpMessage& m = tx->response;
+  if (tx->progress & kRespHeaders) return;
+  size_t eol_len = 0;
+  const size_t line_end = ResponseLineEnd(m.head, &eol_len);
+  if (line_end == std::string::npos) return;
+  std::string block = m.head.substr(line_end + eol_len);
+  if (!block.empty() && block.back() == '\n') {
+    block.append("\r\n");
+  } else {
+    block.append("\r\n\r\n");
+  }
+  std::vector<LenientHeader> headers;
+  size_t consumed = 0;
+  if (ParseResponseHeaders(block, &headers, &consumed) != HeadResult::kDone) return;
+  m.headers.clear();
+  for (const LenientHeader& h : headers) {
+    HttpHeaderSpan hs;
+    hs.name = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.name.size()), true};
+    m.derived.append(h.name);
+    hs.value = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.value.size()), true};
+    m.derived.append(h.value);
+    m.headers.push_back(hs);
+  }
+  Mark(tx, kRespHeaders, progressed);
 }
 
 }  // namespace rampart::applayer

@@ -61,6 +61,7 @@ struct HttpTx {
   bool has_response = false;
   bool logged = false;     // The EVE record was written.
   uint16_t status = 0;
+  uint32_t events = 0;     // Bit per HttpEvent raised for this transaction (Suricata keeps events per transaction).
   HttpMessage request;
   HttpMessage response;
   // Normalised request values (views into request.derived).
@@ -103,8 +104,11 @@ enum class HttpEvent : uint8_t {
   kUnableToMatchResponseToRequest,
   kMissingHostHeader,
   kResponseInvalidStatus,
+  kRequestAuthUnrecognized,   // An Authorization scheme other than Basic, Digest or Bearer (libhtp).
+  kTooManyEncodingLayers,     // More Content-Encoding layers than max_decode_layers.
   kCount
 };
+static_assert(static_cast<int>(HttpEvent::kCount) <= 32, "HttpTx::events holds one bit per event");
 const char* HttpEventName(HttpEvent e);
 
 // What the first bytes of a direction look like: a request line (a known
@@ -172,6 +176,10 @@ class HttpParser {
   void FinishMessage(int dir, std::vector<HttpTx*>* progressed);
   void EndDecompressor(Direction& d);
   void Mark(HttpTx* tx, uint8_t bits, std::vector<HttpTx*>* progressed);
+  // Reports an event and records it on the transaction (when there is one).
+  static void Raise(HttpTx* tx, HttpEvent e, std::vector<HttpEvent>* events);
+  // The response head ended with the connection: its header lines so far are the header block.
+  void CloseResponseHead(std::vector<HttpTx*>* progressed);
   HttpTx* NewTx();
 
   HttpOptions options_;

@@ -480,6 +480,17 @@ bool ParseLenientContentLength(std::string_view value, uint64_t* out) {
   return true;
 }
 
+size_t ContentEncodingLayers(std::string_view value) {
+  size_t layers = 0, i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && (value[i] == ',' || value[i] == ' ')) ++i;
+    if (i == value.size()) break;
+    ++layers;
+    while (i < value.size() && value[i] != ',' && value[i] != ' ') ++i;
+  }
+  return layers;
+}
+
 // ------------------------------------------------------------------ decoding
 
 struct BodyDecoder::Layer {
@@ -490,9 +501,14 @@ struct BodyDecoder::Layer {
   z_stream zs{};
   bool zs_init = false;
   bool raw = false;          // Inflating without the zlib wrapper.
-  bool produced_any = false;
-  std::string fed;           // Input kept until the first output (a retry, or passing it through).
+  bool produced_any = false;  // Output was handed on (held output flushed).
+  std::string fed;           // Input kept until output is handed on (a retry, or passing it through).
   bool fed_overflow = false;
+  // Output held back until kHoldLimit bytes or the end of the stream, as
+  // libhtp fills its 8 KiB buffer before it hands anything on: a stream
+  // that breaks before then is taken as not coded and passes through.
+  std::string held;
+  static constexpr size_t kHoldLimit = 8192;
 
   ~Layer() {
     if (zs_init) inflateEnd(&zs);
@@ -582,6 +598,25 @@ BodyDecoder::BodyDecoder(std::vector<Coding> outermost_first) {
 
 BodyDecoder::~BodyDecoder() = default;
 
+void BodyDecoder::FlushHeld(size_t i, std::string* out, size_t limit, uint64_t* produced) {
+  Layer& l = *layers_[i];
+  l.produced_any = true;
+  l.fed.clear();
+  if (l.held.empty()) return;
+  const std::string held = std::move(l.held);
+  l.held.clear();
+  FeedLayer(i + 1, reinterpret_cast<const uint8_t*>(held.data()), held.size(), out, limit, produced);
+}
+
+uint64_t BodyDecoder::Finish(std::string* out, size_t room) {
+  uint64_t produced = 0;
+  const size_t limit = out->size() + room;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!layers_[i]->held.empty()) FlushHeld(i, out, limit, &produced);
+  }
+  return produced;
+}
+
 uint64_t BodyDecoder::Feed(const uint8_t* data, size_t len, std::string* out, size_t room) {
   uint64_t produced = 0;
   if (layers_.empty()) {
@@ -660,18 +695,24 @@ void BodyDecoder::FeedLayer(size_t i, const uint8_t* data, size_t len, std::stri
     const int rc = inflate(&l.zs, Z_NO_FLUSH);
     const size_t got = sizeof(buf) - l.zs.avail_out;
     if (got > 0) {
-      if (!l.produced_any) l.fed.clear();
-      l.produced_any = true;
-      pass(buf, got);
+      if (l.produced_any) {
+        pass(buf, got);
+      } else {
+        l.held.append(reinterpret_cast<const char*>(buf), got);
+        if (l.held.size() >= Layer::kHoldLimit) FlushHeld(i, out, limit, produced);
+      }
     }
     if (rc == Z_STREAM_END) {
+      FlushHeld(i, out, limit, produced);
       l.stage = Layer::Stage::kDone;  // The trailer (CRC, size) is not checked.
       return;
     }
     if (rc == Z_OK) continue;
     if (rc == Z_BUF_ERROR && got == 0) return;
     if (rc == Z_BUF_ERROR) continue;
-    // A data error.
+    // A data error. Output still held is dropped with the attempt.
+    if (!l.produced_any && l.fed_overflow) FlushHeld(i, out, limit, produced);  // Cannot pass through.
+    l.held.clear();
     if (!l.produced_any && !l.raw && !l.fed_overflow && GzipHeaderLength(l.fed) == SIZE_MAX) {
       // The zlib wrapper was a guess: retry the same bytes raw.
       std::string again = std::move(l.fed);

@@ -64,6 +64,10 @@ bool MayBeChunkLine(std::string_view partial);
 // anything after. False when there are no digits.
 bool ParseLenientContentLength(std::string_view value, uint64_t* out);
 
+// How many content codings a Content-Encoding value lists, as libhtp counts
+// layers: items split on ',' and ' ', "identity" included.
+size_t ContentEncodingLayers(std::string_view value);
+
 // Decodes a body through its content codings, outermost first. Gzip headers
 // are read leniently (reserved flags ignored, optional fields skipped), the
 // trailer is not checked, "deflate" may come with or without the zlib
@@ -87,6 +91,9 @@ class BodyDecoder {
   // returns how many bytes were decoded in all (also those past `room`,
   // while decoding continues).
   uint64_t Feed(const uint8_t* data, size_t len, std::string* out, size_t room);
+  // The body ended: hands on what the layers still hold (a stream cut
+  // short before its end or 8 KiB of output); returns the bytes decoded.
+  uint64_t Finish(std::string* out, size_t room);
   // A layer failed and passed data through (libhtp logs this).
   bool any_failed() const { return any_failed_; }
   size_t layers() const { return layers_.size(); }
@@ -94,6 +101,7 @@ class BodyDecoder {
  private:
   struct Layer;
   void FeedLayer(size_t i, const uint8_t* data, size_t len, std::string* out, size_t room, uint64_t* produced);
+  void FlushHeld(size_t i, std::string* out, size_t limit, uint64_t* produced);
   std::vector<std::unique_ptr<Layer>> layers_;
   bool any_failed_ = false;
 };

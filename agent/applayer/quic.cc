@@ -108,11 +108,13 @@ struct InitialKeys {
   uint8_t hp[16];
 };
 
-bool ClientInitialKeys(const uint8_t* dcid, size_t dcid_len, uint32_t version, InitialKeys* k) {
+// The Initial keys of the client (`server` false) or the server, both
+// derived from the client's first destination connection ID.
+bool InitialKeysFor(bool server, const uint8_t* dcid, size_t dcid_len, uint32_t version, InitialKeys* k) {
   uint8_t initial[32], client[32];
   const bool v2 = version == kV2;
   if (!HkdfExtract(v2 ? kSaltV2 : kSaltV1, 20, dcid, dcid_len, initial)) return false;
-  if (!ExpandLabel(initial, "client in", client, 32)) return false;
+  if (!ExpandLabel(initial, server ? "server in" : "client in", client, 32)) return false;
   return ExpandLabel(client, v2 ? "quicv2 key" : "quic key", k->key, 16) &&
          ExpandLabel(client, v2 ? "quicv2 iv" : "quic iv", k->iv, 12) &&
          ExpandLabel(client, v2 ? "quicv2 hp" : "quic hp", k->hp, 16);
@@ -139,15 +141,21 @@ bool LooksLikeQuicInitial(const uint8_t* d, size_t n) {
   return dcid_len <= 20 && 6 + dcid_len < n;
 }
 
+void QuicParser::AddTx(int dir, uint32_t version) {
+  if (info_.txs.size() >= 16) return;  // Coalesced packets in one datagram: a few at most.
+  info_.txs.push_back(QuicTxRecord{info_.next_tx++, dir, version});
+}
+
 bool QuicParser::Feed(int dir, const uint8_t* d, size_t n, bool* progressed, std::vector<TlsEvent>* events) {
-  (void)dir;
+  dir = dir != 0 ? 1 : 0;
   *progressed = false;
   info_.progressed = 0;
+  info_.txs.clear();
   const bool had_hello = info_.hello_seen;
   bool any = false;
   size_t pos = 0;
   // Coalesced long-header packets, one after the other.
-  while (pos + 7 <= n && (d[pos] & 0x80) != 0) {
+  while (pos + 7 <= n && (d[pos] & 0x80) != 0 && !info_.dir_hello[dir]) {
     const uint8_t* pkt = d + pos;
     const size_t avail = n - pos;
     const uint32_t version = static_cast<uint32_t>(pkt[1]) << 24 | static_cast<uint32_t>(pkt[2]) << 16 |
@@ -171,9 +179,11 @@ bool QuicParser::Feed(int dir, const uint8_t* d, size_t n, bool* progressed, std
     uint64_t length = 0;
     if (!Varint(pkt, avail, &p, &length) || length > avail - p) break;
     const size_t end = p + static_cast<size_t>(length);
-    if (IsInitial(pkt[0], version)) {
-      if (Packet(pkt, avail, p, end, dcid, dcid_len, version, events)) any = true;
-    }
+    AddTx(dir, version);
+    // Only Initial packets can be opened; another packet (or one that does
+    // not decrypt) ends the datagram, as in Suricata.
+    if (!IsInitial(pkt[0], version) || !Packet(dir, pkt, avail, p, end, dcid, dcid_len, version, events)) break;
+    any = true;
     pos += end;
   }
   if (!had_hello && info_.hello_seen) {
@@ -183,25 +193,29 @@ bool QuicParser::Feed(int dir, const uint8_t* d, size_t n, bool* progressed, std
   return any;
 }
 
-bool QuicParser::Packet(const uint8_t* pkt, size_t avail, size_t pn_offset, size_t end, const uint8_t* dcid,
+bool QuicParser::Packet(int dir, const uint8_t* pkt, size_t avail, size_t pn_offset, size_t end, const uint8_t* dcid,
                         size_t dcid_len, uint32_t version, std::vector<TlsEvent>* events) {
   if (end < pn_offset + 4 + 16 || end > avail) return false;
   size_t plain_len = 0;
   bool ok = false;
-  if (!key_dcid_.empty()) ok = Decrypt(pkt, pn_offset, end, key_dcid_.data(), key_dcid_.size(), version, &plain_len);
-  if (!ok && Decrypt(pkt, pn_offset, end, dcid, dcid_len, version, &plain_len)) {
+  if (!key_dcid_.empty()) {
+    ok = Decrypt(dir, pkt, pn_offset, end, key_dcid_.data(), key_dcid_.size(), version, &plain_len);
+  }
+  // The server's keys come from the client's connection ID only.
+  if (!ok && dir == 0 && Decrypt(dir, pkt, pn_offset, end, dcid, dcid_len, version, &plain_len)) {
     ok = true;
     key_dcid_.assign(dcid, dcid + dcid_len);
   }
   if (!ok) return false;
-  Frames(plain_.data(), plain_len, events);
+  Frames(dir, plain_.data(), plain_len, events);
+  if (dir == 0 && info_.hello_seen) info_.dir_hello[0] = true;
   return true;
 }
 
-bool QuicParser::Decrypt(const uint8_t* pkt, size_t pn_offset, size_t end, const uint8_t* dcid, size_t dcid_len,
-                         uint32_t version, size_t* plain_len) {
+bool QuicParser::Decrypt(int dir, const uint8_t* pkt, size_t pn_offset, size_t end, const uint8_t* dcid,
+                         size_t dcid_len, uint32_t version, size_t* plain_len) {
   InitialKeys k;
-  if (!ClientInitialKeys(dcid, dcid_len, version, &k)) return false;
+  if (!InitialKeysFor(dir != 0, dcid, dcid_len, version, &k)) return false;
   // Header protection: a mask from AES-ECB over a 16-byte sample.
   uint8_t mask[32] = {};
   {
@@ -247,7 +261,7 @@ bool QuicParser::Decrypt(const uint8_t* pkt, size_t pn_offset, size_t end, const
   return true;
 }
 
-void QuicParser::Frames(const uint8_t* p, size_t n, std::vector<TlsEvent>* events) {
+void QuicParser::Frames(int dir, const uint8_t* p, size_t n, std::vector<TlsEvent>* events) {
   size_t pos = 0;
   while (pos < n) {
     const uint8_t type = p[pos++];
@@ -275,7 +289,11 @@ void QuicParser::Frames(const uint8_t* p, size_t n, std::vector<TlsEvent>* event
       }
       case 0x06: {  // CRYPTO
         if (!Varint(p, n, &pos, &a) || !Varint(p, n, &pos, &b) || b > n - pos) return;
-        Crypto(a, p + pos, static_cast<size_t>(b), events);
+        if (dir == 0) {
+          Crypto(a, p + pos, static_cast<size_t>(b), events);
+        } else if (b > 0) {
+          info_.dir_hello[1] = true;  // The server's hello is under way (its fields are not kept).
+        }
         pos += static_cast<size_t>(b);
         break;
       }

@@ -18,8 +18,21 @@
 
 namespace rampart::applayer {
 
+// A transaction as Suricata's QUIC parser makes them: one per long-header
+// packet of a direction until that direction's hello (ClientHello to the
+// server, ServerHello to the client) was seen; short-header packets and
+// everything after the hello make none.
+struct QuicTxRecord {
+  uint64_t id = 0;
+  int dir = 0;            // 0 client to server.
+  uint32_t version = 0;   // The packet's version (quic.version).
+};
+
 struct QuicInfo {
   uint32_t version = 0;   // From the first long header seen.
+  std::vector<QuicTxRecord> txs;  // Transactions made by the current Feed call.
+  uint64_t next_tx = 0;
+  bool dir_hello[2] = {false, false};  // The direction's hello was seen: it makes no more transactions.
   TlsInfo hello;          // ClientHello fields (sni, ja3, versions).
   bool hello_seen = false;
   bool logged = false;    // The EVE record was written.
@@ -45,11 +58,13 @@ class QuicParser {
   const QuicInfo& info() const { return info_; }
 
  private:
-  bool Packet(const uint8_t* pkt, size_t len, size_t pn_offset, size_t end, const uint8_t* dcid, size_t dcid_len,
-              uint32_t version, std::vector<TlsEvent>* events);
-  bool Decrypt(const uint8_t* pkt, size_t pn_offset, size_t end, const uint8_t* dcid, size_t dcid_len,
+  bool Packet(int dir, const uint8_t* pkt, size_t len, size_t pn_offset, size_t end, const uint8_t* dcid,
+              size_t dcid_len, uint32_t version, std::vector<TlsEvent>* events);
+  // Initial packet protection with the client's (dir 0) or the server's keys.
+  bool Decrypt(int dir, const uint8_t* pkt, size_t pn_offset, size_t end, const uint8_t* dcid, size_t dcid_len,
                uint32_t version, size_t* plain_len);
-  void Frames(const uint8_t* p, size_t n, std::vector<TlsEvent>* events);
+  void Frames(int dir, const uint8_t* p, size_t n, std::vector<TlsEvent>* events);
+  void AddTx(int dir, uint32_t version);
   void Crypto(uint64_t offset, const uint8_t* data, size_t len, std::vector<TlsEvent>* events);
 
   QuicInfo info_;

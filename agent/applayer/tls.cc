@@ -62,6 +62,7 @@ const char* TlsEventName(TlsEvent e) {
     case TlsEvent::kInvalidRecordVersion: return "tls.invalid_record_version";
     case TlsEvent::kInvalidHandshakeMessage: return "tls.invalid_handshake_message";
     case TlsEvent::kInvalidCertificate: return "tls.invalid_certificate";
+    case TlsEvent::kCertificateInvalidLength: return "tls.certificate_invalid_length";
     case TlsEvent::kInvalidSniLength: return "tls.invalid_sni_length";
     case TlsEvent::kMultipleSniExtensions: return "tls.multiple_sni_extensions";
     case TlsEvent::kInvalidSslRecord: return "tls.invalid_ssl_record";
@@ -315,6 +316,7 @@ void TlsParser::ServerHello(const uint8_t* b, size_t n) {
   if (info_.progress & kServerHelloBit) return;
   if (n < 2 + 32 + 1) return;
   uint16_t version = Be16(b);
+  info_.server_random.assign(b + 2, b + 34);
   size_t p = 34;
   const uint8_t sid_len = b[p++];
   if (p + sid_len + 3 > n) return;
@@ -345,6 +347,44 @@ void TlsParser::ServerHello(const uint8_t* b, size_t n) {
   Progress(kServerHelloBit);
 }
 
+namespace {
+
+// The size of the DER tag and length at b[0..n), 0 when they are cut short;
+// *len is the content length.
+size_t DerHeader(const uint8_t* b, size_t n, uint64_t* len) {
+  size_t p = 1;
+  if (n < 2) return 0;
+  if ((b[0] & 0x1f) == 0x1f) {  // High tag number: base-128 digits.
+    while (p < n && (b[p] & 0x80) != 0) ++p;
+    if (++p >= n) return 0;
+  }
+  const uint8_t first = b[p++];
+  if (first < 0x80) {
+    *len = first;
+    return p;
+  }
+  const size_t k = first & 0x7f;
+  if (p + k > n) return 0;
+  uint64_t v = 0;
+  for (size_t i = 0; i < k; ++i) v = (v << 8) | b[p + i];
+  *len = k > 8 ? UINT64_MAX : v;
+  return p + k;
+}
+
+}  // namespace
+
+// Whether a certificate that does not decode has a cut DER header in its
+// outer SEQUENCE or the first element inside it (Suricata's X.509 decoder
+// reports that as a length problem; other damage as an invalid certificate).
+bool DerHeaderCut(const uint8_t* der, size_t n) {
+  uint64_t outer = 0;
+  const size_t h = DerHeader(der, n, &outer);
+  if (h == 0) return true;
+  const size_t avail = static_cast<size_t>(std::min<uint64_t>(n - h, outer));
+  uint64_t inner = 0;
+  return DerHeader(der + h, avail, &inner) == 0;
+}
+
 void TlsParser::Certificate(const uint8_t* b, size_t n, std::vector<TlsEvent>* events) {
   if (n < 3) return;
   const uint32_t total = Be24(b);
@@ -361,7 +401,10 @@ void TlsParser::Certificate(const uint8_t* b, size_t n, std::vector<TlsEvent>* e
     }
     if (!leaf_done) {
       leaf_done = true;
-      if (!ParseCertificate(b + p, clen, &info_)) events->push_back(TlsEvent::kInvalidCertificate);
+      if (!ParseCertificate(b + p, clen, &info_)) {
+        events->push_back(DerHeaderCut(b + p, clen) ? TlsEvent::kCertificateInvalidLength
+                                                    : TlsEvent::kInvalidCertificate);
+      }
     }
     ++count;
     p += clen;

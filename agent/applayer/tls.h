@@ -27,6 +27,7 @@ struct TlsInfo {
   std::string ja3s_string;
   std::string ja3s_hash;
   std::vector<uint8_t> client_random;
+  std::vector<uint8_t> server_random;  // The ServerHello's (tls.random to the client).
   std::vector<uint8_t> session_id;
   std::vector<uint8_t> cert_der;  // Leaf certificate.
   std::string cert_subject;
@@ -49,6 +50,7 @@ enum class TlsEvent : uint8_t {
   kInvalidRecordVersion,
   kInvalidHandshakeMessage,
   kInvalidCertificate,
+  kCertificateInvalidLength,  // A DER element header cut short in the leaf certificate.
   kInvalidSniLength,
   kMultipleSniExtensions,
   kInvalidSslRecord,
@@ -100,5 +102,8 @@ bool ParseClientHello(const uint8_t* body, size_t len, TlsInfo* info, std::vecto
 // Parses a DER certificate into the TlsInfo certificate fields (OpenSSL).
 // False when the bytes are not a certificate.
 bool ParseCertificate(const uint8_t* der, size_t len, TlsInfo* info);
+// Whether the DER header of a certificate, or of the first element inside
+// it, is cut short (for the event a certificate that does not parse raises).
+bool DerHeaderCut(const uint8_t* der, size_t n);
 
 }  // namespace rampart::applayer

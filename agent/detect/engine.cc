@@ -105,6 +105,14 @@ std::string ChannelKey(const MatchList& l) {
   return k;
 }
 
+// A rule with an app-layer-event check on a transaction's events.
+bool HasTxEventCheck(const Rule& r) {
+  for (const Check& c : r.checks) {
+    if (c.kind == Check::Kind::kAppLayerEvent && c.name.find('.') != std::string::npos) return true;
+  }
+  return false;
+}
+
 bool IsTxRule(const Rule& r) {
   for (const MatchList& l : r.lists) {
     if (GetBufferInfo(l.buffer).kind == BufferKind::kTx) return true;
@@ -128,6 +136,23 @@ bool IsTxRule(const Rule& r) {
     }
   }
   return false;
+}
+
+// Suricata's PD-only signature: app-layer-protocol checks and nothing else
+// but a flow direction.
+bool IsPdOnly(const Rule& r) {
+  if (r.proto.app != AppProto::kUnknown || !r.lists.empty() || !r.post.empty()) return false;
+  const FlowOptions& f = r.flow;
+  if (f.established || f.not_established || f.stateless || f.only_stream || f.no_stream || f.only_frag ||
+      f.no_frag) {
+    return false;
+  }
+  bool pd = false;
+  for (const Check& c : r.checks) {
+    if (c.kind != Check::Kind::kAppLayerProtocol) return false;
+    pd = true;
+  }
+  return pd;
 }
 
 bool IsIpOnly(const Rule& r) {
@@ -415,6 +440,7 @@ Result<std::unique_ptr<Engine>> Engine::Build(RuleSet set, const EngineOptions& 
       r.type = RuleType::kIpOnly;
     } else {
       r.type = RuleType::kPacket;
+      r.pd_only = IsPdOnly(r);
     }
     ChooseFastPattern(r);
   }
@@ -519,6 +545,7 @@ struct FlowDetectState::Impl {
   };
   struct TxState {
     uint64_t id = 0;
+    uint32_t events_seen = 0;  // TxView::EventCount() at the last inspection.
     bool done[2] = {false, false};
     int last_progress[2] = {-1, -1};
     std::vector<RuleProgress> rules[2];
@@ -884,6 +911,21 @@ struct Detector::Impl {
         return c.bit_op == Check::BitOp::kIsSet ? set : !set;
       }
       case K::kAppLayerProtocol: {
+        if (c.side >= 2 && c.side <= 4) {
+          // either / to_server / to_client: the directions' own detection results.
+          auto eq = [&](AppProto a) {
+            return a != AppProto::kUnknown && (c.proto == AppProto::kUnknown ? false : AppProtoEquals(c.proto, a));
+          };
+          bool r;
+          if (c.side == 2) {
+            r = eq(p->app_proto_dir[0]) || eq(p->app_proto_dir[1]);
+          } else {
+            const AppProto a = p->app_proto_dir[c.side == 3 ? 0 : 1];
+            if (a == AppProto::kUnknown) return c.negated;  // Not detected (yet): as Suricata, only a negation holds.
+            r = eq(a);
+          }
+          return r != c.negated;
+        }
         // Until the protocol is known the keyword matches nothing, negated or not.
         if (p->app_proto == AppProto::kUnknown) return c.proto == AppProto::kUnknown && !c.negated;
         bool eq;
@@ -1407,6 +1449,7 @@ struct Detector::Impl {
     stats->candidates += candidates.size();
     for (uint32_t num : candidates) {
       const Rule& r = *engine.rules[num];
+      if (r.pd_only && p->proto_detected == 0) continue;
       bool stream_match = false;
       if (PacketRuleMatches(r, &stream_match)) Queue(r, false, 0, nullptr, stream_match, p->dir);
     }
@@ -1508,21 +1551,38 @@ struct Detector::Impl {
     ++stats->txs_inspected;
     FlowDetectState::Impl::TxState& ts = fs->Tx(tx.id());
     const bool eof = p->pseudo;
+    const uint32_t events_now = tx.EventCount();
+    const bool new_events = events_now != ts.events_seen;
+    ts.events_seen = events_now;
     for (int di = 0; di < 2; ++di) {
       const Dir d = static_cast<Dir>(di);
       inspect_dir = d;
-      if (ts.done[di]) continue;
       const int progress = tx.progress(d);
-      if (progress <= 0 && !eof) continue;
       // A complete side is inspected once more only if it just completed;
-      // an incomplete one each time the transaction is offered (its body grows).
-      if (progress >= 4 && ts.last_progress[di] >= 4 && !eof) continue;
-      ts.last_progress[di] = progress;
+      // an incomplete one each time the transaction is offered (its body
+      // grows). A side already done is looked at again only by rules on
+      // app-layer events, when the transaction raised new ones (Suricata
+      // keeps events per transaction, for both directions).
+      bool events_only = false;
+      if (ts.done[di] || (progress >= 4 && ts.last_progress[di] >= 4 && !eof)) {
+        if (!new_events || progress <= 0) continue;
+        events_only = true;
+      } else {
+        if (progress <= 0 && !eof) continue;
+        ts.last_progress[di] = progress;
+      }
       // Candidates: prefilter over this side's buffers, rules without a
       // fast pattern, and rules already in progress on this transaction.
       NextRound();
       for (AppProto ap : {tx.proto(), AppProto::kUnknown}) {
         const RuleGroup& g = engine.tx_groups[static_cast<int>(ap)][di];
+        if (events_only) {
+          for (uint32_t num : g.always) {
+            if (HasTxEventCheck(*engine.rules[num])) AddCandidate(num);
+          }
+          if (ap == AppProto::kUnknown) break;
+          continue;
+        }
         for (uint32_t num : g.always) AddCandidate(num);
         for (const Channel& ch : g.channels) {
           const Dir side = BufferSide(ch.buffer, d, ch.side);
@@ -1538,7 +1598,7 @@ struct Detector::Impl {
         if (ap == AppProto::kUnknown) break;
       }
       for (const auto& rp : ts.rules[di]) {
-        if (rp.state == 0) AddCandidate(rp.num);
+        if (rp.state == 0 && !events_only) AddCandidate(rp.num);
       }
       std::sort(candidates.begin(), candidates.end());
       stats->candidates += candidates.size();

@@ -40,6 +40,10 @@ class TxView {
     (void)name;
     return false;
   }
+  // How many app-layer events the transaction raised so far. A count that
+  // grew makes rules with app-layer-event look at a side already inspected
+  // (a response event seen by a to_server rule, as in Suricata).
+  virtual uint32_t EventCount() const { return 0; }
   // The size of the file (message body, decoded) carried on side `side`:
   // false when there is none; *complete once its message ended.
   virtual bool FileSize(Dir side, uint64_t* size, bool* complete) const {
@@ -110,6 +114,11 @@ struct PacketInput {
   bool established = false;      // TCP: after the handshake; UDP: both sides seen.
   AppProto app_proto = AppProto::kUnknown;
   AppProto app_proto_orig = AppProto::kUnknown;  // Before a protocol change (doh2 -> dns is "dns").
+  // What each direction's data was detected as (index: 0 to server, 1 to
+  // client), and the directions whose detection completed with this packet
+  // (bit 0 to server, bit 1 to client).
+  AppProto app_proto_dir[2] = {AppProto::kUnknown, AppProto::kUnknown};
+  uint8_t proto_detected = 0;
   uint64_t flow_pkts[2] = {0, 0};   // Per direction, this packet included.
   uint64_t flow_bytes[2] = {0, 0};
   int64_t flow_start_nanos = 0;

@@ -366,6 +366,40 @@ int DoByteMath(const ByteMathMatch& m, const uint8_t* buf, uint32_t len, Inspect
   return kMatch;
 }
 
+// A dataset or datarep keyword on the whole buffer.
+bool DatasetOk(const DatasetMatch& d, const uint8_t* buf, uint32_t len) {
+  if (d.set == nullptr) return false;
+  const std::span<const uint8_t> v(buf, len);
+  switch (d.cmd) {
+    case DatasetMatch::Cmd::kSet: return d.set->Add(v);
+    case DatasetMatch::Cmd::kUnset: return d.set->Remove(v);
+    case DatasetMatch::Cmd::kIsSet:
+    case DatasetMatch::Cmd::kIsNotSet: {
+      bool found = d.set->Contains(v);
+      // match subdomain: a parent domain in the set counts ("a.b.example.com"
+      // finds "example.com"; with dotprefix ".example.com").
+      for (uint32_t k = 0; !found && d.subdomain && k < len; ++k) {
+        if (buf[k] != '.' || k + 1 >= len) continue;
+        found = d.set->Contains(v.subspan(k)) || d.set->Contains(v.subspan(k + 1));
+      }
+      return found == (d.cmd == DatasetMatch::Cmd::kIsSet);
+    }
+    case DatasetMatch::Cmd::kRep: {
+      const std::optional<uint32_t> rep = d.set->Rep(v);
+      if (!rep) return false;
+      switch (d.rep_op) {
+        case DatasetMatch::RepOp::kGt: return *rep > d.rep_value;
+        case DatasetMatch::RepOp::kLt: return *rep < d.rep_value;
+        case DatasetMatch::RepOp::kGe: return *rep >= d.rep_value;
+        case DatasetMatch::RepOp::kLe: return *rep <= d.rep_value;
+        case DatasetMatch::RepOp::kEq: return *rep == d.rep_value;
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
 int Walk(const std::vector<SigMatch>& ms, size_t i, const uint8_t* buf, uint32_t len, InspectState& st) {
   if (++st.recursion >= st.recursion_limit) return kDiscontinue;
   const SigMatch& sm = ms[i];
@@ -438,6 +472,9 @@ int Walk(const std::vector<SigMatch>& ms, size_t i, const uint8_t* buf, uint32_t
       const auto& a = std::get<AbsentMatch>(sm);
       return a.or_else ? Next(ms, i, buf, len, st) : kNoMatch;
     }
+    case 10:
+      // dataset / datarep: the whole buffer, once (retries would repeat a `set`).
+      return DatasetOk(std::get<DatasetMatch>(sm), buf, len) ? Next(ms, i, buf, len, st) : kDiscontinue;
     default:
       return kNoMatch;
   }

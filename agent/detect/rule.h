@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/detect/address.h"
+#include "agent/detect/dataset.h"
 #include "agent/detect/regex.h"
 #include "agent/detect/types.h"
 #include "agent/detect/uint_check.h"
@@ -134,8 +135,19 @@ struct AbsentMatch {
   bool or_else = false;
 };
 
+// dataset / datarep: the whole buffer tested against (or added to) a set.
+struct DatasetMatch {
+  enum class Cmd : uint8_t { kIsSet, kIsNotSet, kSet, kUnset, kRep };
+  Cmd cmd = Cmd::kIsSet;
+  std::shared_ptr<Dataset> set;  // Shared by the rules naming it; locks itself.
+  bool subdomain = false;        // "match subdomain": the value or one of its parent domains.
+  // datarep: the value's reputation compared with `rep_value`.
+  enum class RepOp : uint8_t { kGt, kLt, kGe, kLe, kEq } rep_op = RepOp::kGt;
+  uint32_t rep_value = 0;
+};
+
 using SigMatch = std::variant<ContentMatch, PcreMatch, ByteTestMatch, ByteJumpMatch, ByteExtractMatch, ByteMathMatch,
-                              IsDataAtMatch, LengthMatch, Base64DecodeMatch, AbsentMatch>;
+                              IsDataAtMatch, LengthMatch, Base64DecodeMatch, AbsentMatch, DatasetMatch>;
 
 enum class TransformKind : uint8_t {
   kDotPrefix,
@@ -239,6 +251,7 @@ struct Check {
   Kind kind;
   UintCheck num;
   // stream_size: which side (0 server, 1 client, 2 both, 3 either);
+  // app-layer-protocol: 0 the flow's protocol, 2 either direction, 3 to_server, 4 to_client;
   // flow.pkts/bytes: 0 to_server, 1 to_client, 2 either, 3 both.
   uint8_t side = 0;
   // flags / fragbits / ipopts: bits that must be set; `mask` bits ignored;
@@ -366,6 +379,10 @@ struct Rule {
 
   // Computed when the engine is built.
   RuleType type = RuleType::kPacket;
+  // Only app-layer-protocol checks (and flow:to_server/to_client): matched
+  // on the packets that complete protocol detection, as Suricata's PD-only
+  // signatures are.
+  bool pd_only = false;
   uint8_t dirs = kDirBoth;  // Directions the rule applies to.
   uint32_t num = 0;         // Inspection order (Suricata's signature order).
   int fp_list = -1;         // Fast pattern: index into lists, and into its matches.

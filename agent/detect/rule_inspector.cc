@@ -24,6 +24,7 @@ AppProto MapProto(sensor::AppProto p) {
     case sensor::AppProto::kSnmp: return AppProto::kSnmp;
     case sensor::AppProto::kSmb: return AppProto::kSmb;
     case sensor::AppProto::kLlmnr: return AppProto::kLlmnr;
+    case sensor::AppProto::kQuic: return AppProto::kQuic;
     default: return AppProto::kUnknown;
   }
 }
@@ -57,6 +58,13 @@ class HttpTx final : public TxView {
     if (v_.progress & sensor::kHttpResponseHeaders) return 2;
     return (v_.progress & sensor::kHttpResponseLine) ? 1 : 0;
   }
+  bool HasEvent(std::string_view name) const override {
+    for (size_t i = 0; i < v_.event_count; ++i) {
+      if (v_.events[i] != nullptr && name == v_.events[i]) return true;
+    }
+    return false;
+  }
+  uint32_t EventCount() const override { return v_.event_count; }
   // A body is a file, as Suricata's HTTP file tracking has it.
   bool FileSize(Dir side, uint64_t* size, bool* complete) const override {
     *size = side == Dir::kToServer ? v_.request_body_length : v_.response_body_length;
@@ -197,8 +205,10 @@ class DnsTx final : public TxView {
 // ------------------------------------------------------------------- TLS
 class TlsTx final : public TxView {
  public:
-  explicit TlsTx(const sensor::TlsView& t) : t_(t) {}
-  uint64_t id() const override { return 0; }
+  // `id`: 0 for a TLS flow's one transaction; a QUIC flow's ClientHello
+  // takes another, its QUIC transactions being numbered from 0.
+  explicit TlsTx(const sensor::TlsView& t, uint64_t id = 0) : t_(t), id_(id) {}
+  uint64_t id() const override { return id_; }
   AppProto proto() const override { return AppProto::kTls; }
   int progress(Dir d) const override {
     if (d == Dir::kToServer) return (t_.progress & sensor::kTlsClientHello) ? 4 : 0;
@@ -230,11 +240,12 @@ class TlsTx final : public TxView {
       case BufferId::kTlsRandom:
       case BufferId::kTlsRandomTime:
       case BufferId::kTlsRandomBytes: {
-        // The sensor keeps the ClientHello's random only.
-        if (side != Dir::kToServer || t_.client_random.size() != 32) return false;
-        *out = b == BufferId::kTlsRandom       ? t_.client_random
-               : b == BufferId::kTlsRandomTime ? t_.client_random.first(4)
-                                                : t_.client_random.subspan(4);
+        // The ClientHello's random to the server, the ServerHello's to the client.
+        const std::span<const uint8_t> random = side == Dir::kToServer ? t_.client_random : t_.server_random;
+        if (random.size() != 32) return false;
+        *out = b == BufferId::kTlsRandom       ? random
+               : b == BufferId::kTlsRandomTime ? random.first(4)
+                                                : random.subspan(4);
         return true;
       }
       default: return false;
@@ -253,10 +264,35 @@ class TlsTx final : public TxView {
 
  private:
   const sensor::TlsView& t_;
+  uint64_t id_;
 };
 
 // ---------------------------------------- SIP, SSH, Kerberos 5, SNMP
 // Fields named as their buffers.
+// ------------------------------------------------------------------ QUIC
+// One long-header packet before its direction's hello; complete at once, on
+// its own side only (Suricata's QUIC transactions are one-directional).
+class QuicTx final : public TxView {
+ public:
+  explicit QuicTx(const sensor::QuicTxView& v) : v_(v) {}
+  uint64_t id() const override { return v_.tx_id; }
+  AppProto proto() const override { return AppProto::kQuic; }
+  int progress(Dir d) const override { return d == Side() ? 4 : 0; }
+  bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
+                 std::span<const uint8_t>* out) const override {
+    if (index > 0 || side != Side() || b != BufferId::kQuicVersion) return false;
+    scratch->clear();
+    for (int shift = 24; shift >= 0; shift -= 8) scratch->push_back(static_cast<char>((v_.version >> shift) & 0xff));
+    *out = Bytes(*scratch);
+    return true;
+  }
+  const sensor::QuicTxView& view() const { return v_; }
+
+ private:
+  Dir Side() const { return v_.side == sensor::Direction::kToServer ? Dir::kToServer : Dir::kToClient; }
+  const sensor::QuicTxView& v_;
+};
+
 class FieldsTx final : public TxView {
  public:
   explicit FieldsTx(const sensor::FieldRecordView& r) : r_(r) {}
@@ -421,6 +457,9 @@ class RuleInspector final : public sensor::Inspector {
     if (f.state != sensor::FlowState::kNew) fs->was_established = true;
     p->established = fs->was_established;
     p->app_proto = MapProto(f.app_proto);
+    p->app_proto_dir[0] = MapProto(f.app_proto_dir[0]);
+    p->app_proto_dir[1] = MapProto(f.app_proto_dir[1]);
+    p->proto_detected = f.proto_detected;
     p->flow_pkts[0] = f.pkts_toserver;
     p->flow_pkts[1] = f.pkts_toclient;
     p->flow_bytes[0] = f.bytes_toserver;
@@ -530,7 +569,11 @@ class RuleInspector final : public sensor::Inspector {
     for (const sensor::DnsMessageView* m : app.dns) {
       if (m != nullptr) dns_.emplace_back(*m);
     }
-    if (app.tls != nullptr) tls_.emplace(*app.tls);
+    if (app.tls != nullptr) tls_.emplace(*app.tls, p->app_proto == AppProto::kQuic ? UINT64_MAX : 0);
+    quic_.clear();
+    for (const sensor::QuicTxView* q : app.quic) {
+      if (q != nullptr) quic_.emplace_back(*q);
+    }
     fields_.clear();
     for (const sensor::FieldRecordView* r : app.records) {
       if (r != nullptr) fields_.emplace_back(*r);
@@ -550,6 +593,7 @@ class RuleInspector final : public sensor::Inspector {
       txs_.push_back(&t);
       p->raw_trigger[t.view().response ? 1 : 0] = true;
     }
+    for (const QuicTx& t : quic_) txs_.push_back(&t);
     if (tls_) {
       txs_.push_back(&*tls_);
       if (tls_->view().progressed & sensor::kTlsClientHello) p->raw_trigger[0] = true;
@@ -566,6 +610,7 @@ class RuleInspector final : public sensor::Inspector {
     for (const DnsTx& t : dns_) {
       if (t.view().response) det_->ForgetTx(*fs.detect, t.id());
     }
+    for (const QuicTx& t : quic_) det_->ForgetTx(*fs.detect, t.id());
     // One message per record (SSH keeps one record for the flow).
     for (const FieldsTx& t : fields_) {
       if (t.view().proto != sensor::AppProto::kSsh) det_->ForgetTx(*fs.detect, t.id());
@@ -606,6 +651,7 @@ class RuleInspector final : public sensor::Inspector {
   std::vector<HttpTx> http_;
   std::vector<DnsTx> dns_;
   std::vector<FieldsTx> fields_;
+  std::vector<QuicTx> quic_;
   std::optional<TlsTx> tls_;
   std::vector<const TxView*> txs_;
   std::vector<Alert> alerts_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <fstream>
 #include <optional>
 
 #include "agent/detect/text_util.h"
@@ -296,6 +297,7 @@ constexpr StickyName kSticky[] = {
     {"tls.random", BufferId::kTlsRandom},
     {"tls.random_time", BufferId::kTlsRandomTime},
     {"tls.random_bytes", BufferId::kTlsRandomBytes},
+    {"quic.version", BufferId::kQuicVersion},
     {"sip.method", BufferId::kSipMethod},
     {"sip.uri", BufferId::kSipUri},
     {"sip.request_line", BufferId::kSipRequestLine},
@@ -781,6 +783,8 @@ class Parser {
       in_base64_data_ = true;
       return std::nullopt;
     }
+    if (name == "dataset") return DatasetKeyword(v, false);
+    if (name == "datarep") return DatasetKeyword(v, true);
     if (name == "absent") {
       int li = CurrentList();
       if (li < 0) return Fail("needs a sticky buffer");
@@ -893,6 +897,115 @@ class Parser {
     if (name == "tls.version") return TlsVersion(v);
     if (name == "ssl_state") return SslState(v);
     return Unsupported("keyword '" + name + "' is not supported");
+  }
+
+  // -------------------------------------------------------------- datasets
+  // dataset:CMD,NAME[,type T][,load F][,save F][,state F][,memcap M][,hashsize H][,match subdomain]...
+  // datarep:NAME,OP,VALUE[,type T][,load F][,memcap M][,hashsize H]
+  KwStatus DatasetKeyword(const std::string& v, bool rep) {
+    std::vector<std::string> parts;
+    for (std::string_view t : Split(v, ',')) parts.emplace_back(Trim(t));
+    DatasetMatch m;
+    DatasetRegistry::Spec spec;
+    spec.rep = rep;
+    size_t next = 0;
+    if (!rep) {
+      if (parts.size() < 2) return Fail("needs a command and a name");
+      const std::string& cmd = parts[0];
+      if (cmd == "set") {
+        m.cmd = DatasetMatch::Cmd::kSet;
+      } else if (cmd == "isset") {
+        m.cmd = DatasetMatch::Cmd::kIsSet;
+      } else if (cmd == "isnotset") {
+        m.cmd = DatasetMatch::Cmd::kIsNotSet;
+      } else if (cmd == "unset") {
+        m.cmd = DatasetMatch::Cmd::kUnset;
+      } else {
+        return Fail("unknown command '" + cmd + "' (set, isset, isnotset, unset)");
+      }
+      spec.name = parts[1];
+      next = 2;
+    } else {
+      if (parts.size() < 3) return Fail("needs a name, an operator and a value");
+      m.cmd = DatasetMatch::Cmd::kRep;
+      spec.name = parts[0];
+      const std::string& op = parts[1];
+      if (op == ">") {
+        m.rep_op = DatasetMatch::RepOp::kGt;
+      } else if (op == "<") {
+        m.rep_op = DatasetMatch::RepOp::kLt;
+      } else if (op == ">=") {
+        m.rep_op = DatasetMatch::RepOp::kGe;
+      } else if (op == "<=") {
+        m.rep_op = DatasetMatch::RepOp::kLe;
+      } else if (op == "==") {
+        m.rep_op = DatasetMatch::RepOp::kEq;
+      } else {
+        return Fail("unknown operator '" + op + "' (>, <, >=, <=, ==)");
+      }
+      auto value = ParseUint(parts[2]);
+      if (!value || *value > UINT32_MAX) return Fail("'" + parts[2] + "' is not a reputation value");
+      m.rep_value = static_cast<uint32_t>(*value);
+      next = 3;
+    }
+    if (spec.name.empty() || spec.name.size() > 64) return Fail("a set name of 1 to 64 characters is needed");
+    bool have_type = false;
+    std::string format;
+    auto path = [&](const std::string& f) -> std::string {
+      if (f.empty() || f[0] == '/' || env_.rule_dir.empty()) return f;
+      return env_.rule_dir + "/" + f;
+    };
+    for (size_t i = next; i < parts.size(); ++i) {
+      const std::string& opt = parts[i];
+      const size_t sp = opt.find_first_of(" \t");
+      const std::string key = opt.substr(0, sp);
+      const std::string val = sp == std::string::npos ? std::string() : std::string(Trim(opt.substr(sp + 1)));
+      if (key == "type") {
+        auto t = ParseDatasetType(val);
+        if (!t) return Fail("unknown type '" + val + "' (string, md5, sha256, ipv4, ip)");
+        spec.type = *t;
+        have_type = true;
+      } else if (key == "load" || key == "save" || key == "state") {
+        if (val.empty()) return Fail(key + " needs a file name");
+        if (rep && key != "load") return Fail(key + " is not a datarep option");
+        (key == "load" ? spec.load : key == "save" ? spec.save : spec.state) = path(val);
+      } else if (key == "memcap" || key == "hashsize") {
+        if (val.empty()) return Fail(key + " needs a value");  // Sizes: the sets grow as needed.
+      } else if (key == "match") {
+        if (val != "subdomain") return Fail("unknown match mode '" + val + "'");
+        m.subdomain = true;
+      } else if (key == "format" || key == "value_key" || key == "context_key" || key == "array_key" ||
+                 key == "enrichment_key" || key == "remove_key") {
+        if (key == "format") format = val;
+      } else {
+        return Fail("unknown option '" + key + "'");
+      }
+    }
+    if (!have_type) return Fail("needs 'type string|md5|sha256|ipv4|ip'");
+    if (m.cmd == DatasetMatch::Cmd::kRep && (!spec.save.empty() || !spec.state.empty())) {
+      return Fail("datarep sets cannot be saved");
+    }
+    if (env_.datasets == nullptr) return Unsupported("datasets are not available here");
+    if (!spec.load.empty()) {
+      std::ifstream probe(spec.load);
+      if (!probe && env_.datasets->files_allowed()) {
+        return Unsupported((rep ? "datarep '" : "dataset '") + spec.name + "': load file " + spec.load +
+                           " not found");
+      }
+    }
+    if (!format.empty() && format != "csv") {
+      return Unsupported("dataset '" + spec.name + "': format " + format + " is not supported");
+    }
+    auto set = env_.datasets->Get(spec);
+    if (!set) {
+      if (set.error().code() == StatusCode::kNotFound) return Unsupported(set.error().message());
+      return Fail(set.error().message());
+    }
+    m.set = *set;
+    const int li = CurrentList();
+    if (li < 0) return Fail("needs a sticky buffer");
+    rule_->lists[static_cast<size_t>(li)].matches.push_back(std::move(m));
+    return std::nullopt;
   }
 
   // ----------------------------------------------------------------- lists
@@ -2016,9 +2129,14 @@ class Parser {
     for (size_t i = 1; i < parts.size(); ++i) {
       if (parts[i] == "exact") {
         c.exact = true;
-      } else if (parts[i] == "to_server" || parts[i] == "to_client" || parts[i] == "either" ||
-                 parts[i] == "direction") {
-        // Per-direction detection results are not tracked; treat as the flow's protocol.
+      } else if (parts[i] == "either") {
+        c.side = 2;  // Either direction's detection result.
+      } else if (parts[i] == "to_server") {
+        c.side = 3;
+      } else if (parts[i] == "to_client") {
+        c.side = 4;
+      } else if (parts[i] == "direction" || parts[i] == "final" || parts[i] == "original") {
+        // The flow's protocol (the packet's own direction detects the same in all but mismatched flows).
       } else {
         return Fail("unknown option '" + std::string(parts[i]) + "'");
       }

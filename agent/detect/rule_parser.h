@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/detect/dataset.h"
 #include "agent/detect/rule.h"
 #include "agent/detect/vars.h"
 
@@ -40,6 +41,8 @@ struct ParseEnv {
   NameTable* flowbits = nullptr;             // Required.
   NameTable* flowints = nullptr;             // Required.
   NameTable* xbits = nullptr;                // Required (xbits and hostbits).
+  DatasetRegistry* datasets = nullptr;       // Optional: without it dataset/datarep rules are skipped.
+  std::string rule_dir;                      // Folder of the rule file: dataset files are relative to it.
 };
 
 struct ParseResult {

@@ -22,6 +22,8 @@ RuleLoader::RuleLoader(const RuleVars& vars, const Classifications& classes) {
   env_.flowbits = &set_.flowbits;
   env_.flowints = &set_.flowints;
   env_.xbits = &set_.xbits;
+  set_.datasets = std::make_shared<DatasetRegistry>(false);
+  env_.datasets = set_.datasets.get();
 }
 
 Status RuleLoader::LoadFile(const std::string& path) {
@@ -32,7 +34,13 @@ Status RuleLoader::LoadFile(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  // Dataset files (load, save, state) are found next to the rule file.
+  const size_t slash = path.rfind('/');
+  env_.rule_dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  env_.datasets->set_files_allowed(true);
   LoadText(ss.str(), path);
+  env_.rule_dir.clear();
+  env_.datasets->set_files_allowed(false);
   return Status::Ok();
 }
 
@@ -111,6 +119,8 @@ RuleSet RuleLoader::Take() {
   env_.flowbits = &set_.flowbits;
   env_.flowints = &set_.flowints;
   env_.xbits = &set_.xbits;
+  set_.datasets = std::make_shared<DatasetRegistry>(false);
+  env_.datasets = set_.datasets.get();
   by_sid_.clear();
   return out;
 }

@@ -37,6 +37,8 @@ struct LoadReport {
 // The rules of one engine, with the names their flowbits/flowints/xbits use.
 struct RuleSet {
   std::vector<std::unique_ptr<Rule>> rules;
+  // The datasets the rules name (the rules keep their sets alive on their own).
+  std::shared_ptr<DatasetRegistry> datasets;
   NameTable flowbits;
   NameTable flowints;
   NameTable xbits;

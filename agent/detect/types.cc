@@ -118,6 +118,7 @@ constexpr std::array<BufferInfo, kBufferCount> kBuffers = {{
     {"tls.random", K::kTx, BOTH, AppProto::kTls, false, 0},
     {"tls.random_time", K::kTx, BOTH, AppProto::kTls, false, 0},
     {"tls.random_bytes", K::kTx, BOTH, AppProto::kTls, false, 0},
+    {"quic.version", K::kTx, BOTH, AppProto::kQuic, false, 0},
     {"sip.method", K::kTx, TS, AppProto::kSip, false, 0},
     {"sip.uri", K::kTx, TS, AppProto::kSip, false, 0},
     {"sip.request_line", K::kTx, TS, AppProto::kSip, false, 0},

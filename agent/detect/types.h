@@ -134,6 +134,7 @@ enum class BufferId : uint8_t {
   kTlsRandom,
   kTlsRandomTime,
   kTlsRandomBytes,
+  kQuicVersion,  // The version of a QUIC long-header packet, 4 bytes big-endian.
   // SIP, SDP, SSH, Kerberos 5, SNMP: fields of sensor::FieldRecordView,
   // named as the buffer (GetBufferInfo(id).name).
   kSipMethod,

@@ -47,6 +47,7 @@
 //   context before the new bytes and HTTP bodies are kept only as far as
 //   Needs() asks.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -193,6 +194,12 @@ struct FlowView {
   Direction direction = Direction::kToServer;  // Of the current packet (OnFlowEnd: kToServer).
   FlowState state = FlowState::kNew;
   AppProto app_proto = AppProto::kUnknown;
+  // What each direction's own data was detected as ([0] to server, [1] to
+  // client; a client speaking HTTP to an SSH server has kHttp and kSsh),
+  // and the directions whose detection completed with the current packet
+  // (bit 0 to server, bit 1 to client).
+  AppProto app_proto_dir[2] = {AppProto::kUnknown, AppProto::kUnknown};
+  uint8_t proto_detected = 0;
   uint8_t proto = 0;         // IP protocol.
   // The flow's orientation: client = the side that sent the first packet
   // (for TCP, the SYN sender when the handshake was seen).
@@ -258,8 +265,8 @@ struct HttpTxView {
   std::string_view request_line;    // "GET /a?b HTTP/1.1", without CRLF.
   std::string_view method;
   std::string_view uri_raw;         // As sent.
-  std::string_view uri_normalized;  // Percent-decoded path, "/./" and "/../" resolved, "//" kept
-                                    // (Suricata's http.uri); the query is kept undecoded.
+  std::string_view uri_normalized;  // Suricata's http.uri: percent-decoded path, "/./" and "/../"
+                                    // resolved, "//" kept; the query URL-decoded ("+" a space).
   std::string_view protocol;        // "HTTP/1.1"; empty for HTTP/0.9.
   std::string_view host;            // Host header (or host of an absolute URI), lower-cased, port removed.
   std::string_view user_agent;
@@ -282,6 +289,12 @@ struct HttpTxView {
   size_t response_body_new = 0;
   uint64_t request_body_length = 0;   // Decoded body bytes seen, also beyond the limit.
   uint64_t response_body_length = 0;
+  // App-layer events raised for this transaction so far, by Suricata's
+  // names ("http.too_many_encoding_layers"): Suricata keeps them on the
+  // transaction, so a rule for either direction can see them.
+  static constexpr size_t kMaxEvents = 8;
+  std::array<const char*, kMaxEvents> events{};
+  uint8_t event_count = 0;
 
   // The first header with this name (ASCII case-insensitive), or nullopt.
   std::optional<std::string_view> RequestHeader(std::string_view name) const {
@@ -357,6 +370,7 @@ struct TlsView {
   std::string_view ja3s_string;
   std::string_view ja3s_hash;
   std::span<const uint8_t> client_random;  // 32 bytes when seen.
+  std::span<const uint8_t> server_random;  // The ServerHello's, 32 bytes when seen.
   std::span<const uint8_t> session_id;     // ClientHello's.
   // The server's first certificate (leaf), when sent in clear.
   std::span<const uint8_t> cert_der;
@@ -386,12 +400,21 @@ struct FieldRecordView {
   std::span<const FieldView> fields;
 };
 
+// A QUIC transaction, as Suricata's QUIC parser makes them: one per
+// long-header packet of a direction until that direction's hello.
+struct QuicTxView {
+  uint64_t tx_id = 0;
+  Direction side = Direction::kToServer;  // The direction of its packet.
+  uint32_t version = 0;                   // quic.version (0x6b3343cf for QUIC v2).
+};
+
 // App-layer data that progressed with the current packet.
 struct AppLayerView {
   std::span<const FieldRecordView* const> records;  // SIP, SSH, Kerberos 5, SNMP.
   std::span<const HttpTxView* const> http;   // Transactions that progressed (oldest first).
   std::span<const DnsMessageView* const> dns;
   const TlsView* tls = nullptr;              // Non-null when the TLS state progressed.
+  std::span<const QuicTxView* const> quic;   // QUIC transactions made by this packet.
 };
 
 // ---------------------------------------------------------------- alerts ---

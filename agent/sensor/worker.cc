@@ -612,6 +612,13 @@ void Worker::FillFlowView(flow::Flow& f, int dir, FlowView* v) {
   v->direction = dir == 0 ? Direction::kToServer : Direction::kToClient;
   v->state = static_cast<FlowState>(f.state);
   v->app_proto = static_cast<AppProto>(applayer::AppLayer::ProtoOf(f));
+  if (const applayer::FlowApp* a = applayer::AppLayer::Get(f); a != nullptr) {
+    v->app_proto_dir[0] = static_cast<AppProto>(a->dir_proto[0]);
+    v->app_proto_dir[1] = static_cast<AppProto>(a->dir_proto[1]);
+  } else {
+    v->app_proto_dir[0] = v->app_proto_dir[1] = AppProto::kUnknown;
+  }
+  v->proto_detected = 0;
   v->proto = f.proto;
   CopyAddr(f.Client(), &v->client);
   CopyAddr(f.Server(), &v->server);
@@ -638,6 +645,8 @@ void Worker::FillAppView(applayer::FlowApp* app, bool flow_end) {
   dnsq_views_.clear();
   dnsr_views_.clear();
   tls_src_ = nullptr;
+  quic_views_.clear();
+  quic_ptrs_.clear();
   field_rec_views_.clear();
   field_rec_ptrs_.clear();
   field_views_.clear();
@@ -728,6 +737,9 @@ void Worker::FillAppView(applayer::FlowApp* app, bool flow_end) {
     v.response_body = rs.body;
     v.response_body_new = std::min(rs.body_reported, rs.body.size());
     v.response_body_length = rs.body_length;
+    for (int e = 0; e < static_cast<int>(applayer::HttpEvent::kCount) && v.event_count < HttpTxView::kMaxEvents; ++e) {
+      if (tx->events & (1u << e)) v.events[v.event_count++] = applayer::HttpEventName(static_cast<applayer::HttpEvent>(e));
+    }
     http_views_.push_back(v);
     http_src_.push_back(tx);
   }
@@ -800,6 +812,7 @@ void Worker::FillAppView(applayer::FlowApp* app, bool flow_end) {
     v.ja3s_string = t->ja3s_string;
     v.ja3s_hash = t->ja3s_hash;
     v.client_random = t->client_random;
+    v.server_random = t->server_random;
     v.session_id = t->session_id;
     v.cert_der = t->cert_der;
     v.cert_subject = t->cert_subject;
@@ -811,6 +824,19 @@ void Worker::FillAppView(applayer::FlowApp* app, bool flow_end) {
     v.cert_count = t->cert_count;
     tls_src_ = t;
     app_view_.tls = &tls_view_;
+  }
+
+  // QUIC transactions made by this datagram.
+  if (!flow_end && app_out_.quic_txs != nullptr) {
+    for (const applayer::QuicTxRecord& r : *app_out_.quic_txs) {
+      QuicTxView v;
+      v.tx_id = r.id;
+      v.side = r.dir == 0 ? Direction::kToServer : Direction::kToClient;
+      v.version = r.version;
+      quic_views_.push_back(v);
+    }
+    for (const QuicTxView& v : quic_views_) quic_ptrs_.push_back(&v);
+    app_view_.quic = quic_ptrs_;
   }
 }
 
@@ -827,6 +853,7 @@ void Worker::Inspect(decode::Packet& p, flow::Flow* f, int dir) {
   applayer::FlowApp* app = nullptr;
   if (f != nullptr) {
     FillFlowView(*f, dir, &fview_);
+    fview_.proto_detected = app_out_.proto_detected;
     app = applayer::AppLayer::Get(*f);
     if (p.l4_kind == decode::L4::kTcp) {
       for (flow::StreamEvent e : tcp_.events) events_.push_back(AnomalyEvent{"stream", flow::StreamEventName(e)});

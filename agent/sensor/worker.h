@@ -136,6 +136,8 @@ class Worker final : public AlertSink {
   std::vector<DnsQuestionView> dnsq_views_;
   std::vector<DnsRecordView> dnsr_views_;
   TlsView tls_view_;
+  std::vector<QuicTxView> quic_views_;
+  std::vector<const QuicTxView*> quic_ptrs_;
   std::vector<FieldRecordView> field_rec_views_;
   std::vector<const FieldRecordView*> field_rec_ptrs_;
   std::vector<FieldView> field_views_;

@@ -47,7 +47,7 @@ TEST_F(HttpTest, RequestAndResponseInAnySplit) {
     const HttpTx& tx = *p.txs()[0];
     EXPECT_EQ(tx.Method(), "POST");
     EXPECT_EQ(tx.Uri(), "/a/./b/../c%41?q=%41");
-    EXPECT_EQ(tx.UriNormalized(), "/a/cA?q=%41");
+    EXPECT_EQ(tx.UriNormalized(), "/a/cA?q=A");
     EXPECT_EQ(tx.Host(), "example.com");
     EXPECT_EQ(tx.host_port, 8080);
     EXPECT_EQ(tx.request.Header("user-agent"), "test-agent");
@@ -174,6 +174,96 @@ TEST_F(HttpTest, FoldedHostAndHeadsSplitAtAwkwardPlaces) {
   Feed(q, 0, "junk that is not a header");
   ASSERT_GE(q.txs().size(), 1u);
   EXPECT_EQ(q.txs()[0]->Uri(), "/x");
+}
+
+TEST_F(HttpTest, UriQueryIsUrlDecodedAsLibhtpDoes) {
+  HttpParser p({});
+  // %HH decoded (also bytes above 0x7f), '+' a space in the query only, an
+  // escape without two hex digits keeps its '%', the fragment decoded too.
+  Feed(p, 0,
+       "GET /a+b/%7e/x?data=%7Dk%BB+1%2&z=%zz%4#fr%41g HTTP/1.1\r\nHost: a\r\n\r\n"
+       "GET http://h.example/p%2Fq?%41%4 HTTP/1.1\r\nHost: a\r\n\r\n"
+       "GET /only?%41%42%43 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(p.txs().size(), 3u);
+  EXPECT_EQ(p.txs()[0]->UriNormalized(), "/a+b/~/x?data=}k\xbb 1%2&z=%zz%4#frAg");
+  EXPECT_EQ(p.txs()[1]->UriNormalized(), "/p/q?A%4");
+  EXPECT_EQ(p.txs()[2]->UriNormalized(), "/only?ABC");
+  EXPECT_EQ(p.txs()[0]->Uri(), "/a+b/%7e/x?data=%7Dk%BB+1%2&z=%zz%4#fr%41g");  // The raw URI stays.
+}
+
+TEST_F(HttpTest, UnrecognizedAuthorizationIsAnEventOfTheTransaction) {
+  HttpParser p({});
+  Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic dTpw\r\n\r\n");
+  Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: bearer x\r\n\r\n");
+  Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: DIGEST a=b\r\n\r\n");
+  EXPECT_FALSE(Raised(HttpEvent::kRequestAuthUnrecognized));
+  Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Turbo customAuthDataHere\r\n\r\n");
+  EXPECT_TRUE(Raised(HttpEvent::kRequestAuthUnrecognized));
+  ASSERT_EQ(p.txs().size(), 4u);
+  EXPECT_EQ(p.txs()[2]->events, 0u);
+  EXPECT_EQ(p.txs()[3]->events, 1u << static_cast<int>(HttpEvent::kRequestAuthUnrecognized));
+  EXPECT_STREQ(HttpEventName(HttpEvent::kRequestAuthUnrecognized), "http.request_auth_unrecognized");
+}
+
+TEST_F(HttpTest, TooManyContentEncodingLayersAlsoWithoutBodies) {
+  for (size_t limit : {size_t{0}, size_t{1024}}) {
+    HttpOptions o;
+    o.body_limit = limit;
+    HttpParser p(o);
+    events_.clear();
+    Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    Feed(p, 1, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Encoding: identity, identity, gzip, identity\r\n\r\nabc");
+    EXPECT_TRUE(Raised(HttpEvent::kTooManyEncodingLayers)) << limit;
+    ASSERT_EQ(p.txs().size(), 1u);
+    EXPECT_NE(p.txs()[0]->events & (1u << static_cast<int>(HttpEvent::kTooManyEncodingLayers)), 0u);
+    EXPECT_TRUE(p.txs()[0]->ResponseComplete());
+  }
+  HttpParser q({});
+  events_.clear();
+  Feed(q, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  Feed(q, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Encoding: gzip, deflate,, gzip\r\n\r\n");
+  EXPECT_FALSE(Raised(HttpEvent::kTooManyEncodingLayers));  // Three layers are allowed.
+}
+
+TEST_F(HttpTest, ResponseHeadEndedByTheConnectionKeepsItsHeaders) {
+  HttpParser p({});
+  Feed(p, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  Feed(p, 1, "HTTP/1.0 200 OK\nServer:ng1nx\r\n");
+  ASSERT_EQ(p.txs().size(), 1u);
+  EXPECT_EQ(p.txs()[0]->response.Header("Server"), "");
+  progressed_.clear();
+  p.Close(&progressed_);
+  ASSERT_EQ(progressed_.size(), 1u);
+  const HttpTx& tx = *p.txs()[0];
+  EXPECT_EQ(tx.response.Header("Server"), "ng1nx");
+  EXPECT_TRUE(tx.ResponseComplete());
+  // A last header line without its line end counts too; a head that is only
+  // a status line gets no headers.
+  HttpParser q({});
+  Feed(q, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  Feed(q, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nX-A: 1\r\nX-B: 2");
+  progressed_.clear();
+  q.Close(&progressed_);
+  ASSERT_EQ(q.txs().size(), 2u);
+  EXPECT_EQ(q.txs()[1]->response.Header("X-B"), "2");
+  HttpParser r({});
+  Feed(r, 0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  Feed(r, 1, "HTTP/1.1 204 No Content\r\n");
+  progressed_.clear();
+  r.Close(&progressed_);
+  EXPECT_TRUE(r.txs()[0]->response.headers.empty());
+}
+
+TEST_F(HttpTest, RequestBodyAnnouncedAsGzipButPlainPassesThrough) {
+  HttpOptions o;
+  o.body_limit = 4096;
+  HttpParser p(o);
+  const std::string body = "{\"sdk_version\":11026,\"app_package\":\"com.example\",\"device_id\":\"350672920106648\"}";
+  Feed(p, 0, "POST /api HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body);
+  ASSERT_EQ(p.txs().size(), 1u);
+  EXPECT_EQ(p.txs()[0]->request.body, body);
+  EXPECT_TRUE(Raised(HttpEvent::kGzipDecompressionFailed));
 }
 
 TEST(HttpStartTest, KnownMethodsStatusLinesAndOthers) {

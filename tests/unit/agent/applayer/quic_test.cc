@@ -52,6 +52,42 @@ TEST(QuicTest, KeysStayWhenTheClientSwitchesConnectionId) {
   EXPECT_EQ(q.hello.sni, "www.google.de");
 }
 
+// Transactions as Suricata's QUIC parser makes them (suricata-verify's
+// quic-v2 capture): one per long-header packet of a direction until its
+// hello; the client's Initial and the server's Initial here, the server's
+// coalesced Handshake and everything after making none.
+TEST(QuicTest, OneTransactionPerDirectionUpToItsHello) {
+  const std::string path = rampart::testing::SharedDataDir() + "/suricata-verify/tests/quic-v2/input.pcap";
+  auto src = capture::OpenFile(path);
+  ASSERT_TRUE(src) << src.error();
+  decode::Decoder dec((*src)->link_type(), {});
+  QuicParser q;
+  std::vector<TlsEvent> events;
+  std::vector<QuicTxRecord> txs;
+  while (true) {
+    auto b = (*src)->Next();
+    if (!b || *b == nullptr) break;
+    for (const capture::Frame& f : (*b)->frames()) {
+      decode::Packet p;
+      dec.Decode(f, &p);
+      if (p.l4_kind != decode::L4::kUdp || p.payload_len == 0) continue;
+      bool progressed = false;
+      q.Feed(p.dport == 443 ? 0 : 1, p.payload, p.payload_len, &progressed, &events);
+      txs.insert(txs.end(), q.info().txs.begin(), q.info().txs.end());
+    }
+    (*b)->Release();
+  }
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[0].dir, 0);
+  EXPECT_EQ(txs[1].dir, 1);
+  EXPECT_EQ(txs[0].id, 0u);
+  EXPECT_EQ(txs[1].id, 1u);
+  for (const QuicTxRecord& t : txs) EXPECT_EQ(t.version, 0x6b3343cfu);
+  EXPECT_TRUE(q.info().dir_hello[0]);
+  EXPECT_TRUE(q.info().dir_hello[1]);
+  EXPECT_TRUE(q.info().hello_seen);
+}
+
 TEST(QuicTest, GarbageIsNotQuic) {
   uint8_t junk[1200];
   for (size_t i = 0; i < sizeof(junk); ++i) junk[i] = static_cast<uint8_t>(i * 31);

@@ -163,6 +163,8 @@ TEST_F(TlsTest, ServerHelloCertificateAndVersion) {
   EXPECT_EQ(p.info().server_version, 0x0303);
   EXPECT_EQ(TlsVersionName(p.info().server_version), "TLS 1.2");
   EXPECT_EQ(p.info().ja3s_string, "771,49199,65281");
+  EXPECT_EQ(p.info().server_random, Bytes(32, 0xcd));  // tls.random to the client.
+  EXPECT_EQ(p.info().client_random, Bytes(32, 0xab));
   const Bytes der = MakeCertificate();
   Bytes chain;
   U24(&chain, static_cast<uint32_t>(der.size() + 3));
@@ -229,6 +231,39 @@ TEST(TlsCertificateTest, RepeatedAndAlteredCertificates) {
   TlsInfo again;
   ASSERT_TRUE(ParseCertificate(a.data(), a.size(), &again));
   EXPECT_EQ(again.cert_subject, "C=VN, O=Rampart Test, CN=a.example.vn");
+}
+
+// Broken leaf certificates (bug-1450's captures): a DER header cut short is a
+// length problem, content running past the data an invalid certificate.
+TEST_F(TlsTest, BrokenCertificatesRaiseTheirEvents) {
+  auto chain_of = [](const Bytes& der) {
+    Bytes chain;
+    U24(&chain, static_cast<uint32_t>(der.size() + 3));
+    U24(&chain, static_cast<uint32_t>(der.size()));
+    chain.insert(chain.end(), der.begin(), der.end());
+    return Record(22, Handshake(11, chain));
+  };
+  const Bytes cut_header = {0x30, 0x05, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa, 0x00};
+  const Bytes cut_content = {0x30, 0x06, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa, 0x00};
+  EXPECT_TRUE(DerHeaderCut(cut_header.data(), cut_header.size()));
+  EXPECT_FALSE(DerHeaderCut(cut_content.data(), cut_content.size()));
+  EXPECT_TRUE(DerHeaderCut(cut_header.data(), 1));
+  EXPECT_TRUE(DerHeaderCut(cut_header.data(), 0));
+  const Bytes high_tag = {0x1f, 0x81};  // A high tag number that never ends.
+  EXPECT_TRUE(DerHeaderCut(high_tag.data(), high_tag.size()));
+  const Bytes good = MakeCertificate();
+  EXPECT_FALSE(DerHeaderCut(good.data(), good.size()));
+  for (const auto& [der, want] : {std::pair{cut_header, TlsEvent::kCertificateInvalidLength},
+                                  std::pair{cut_content, TlsEvent::kInvalidCertificate}}) {
+    TlsParser p;
+    events_.clear();
+    Feed(p, 0, ClientHello("a.example"));
+    Feed(p, 1, ServerHello(0));
+    Feed(p, 1, chain_of(der));
+    ASSERT_EQ(events_.size(), 1u);
+    EXPECT_EQ(events_[0], want);
+  }
+  EXPECT_STREQ(TlsEventName(TlsEvent::kCertificateInvalidLength), "tls.certificate_invalid_length");
 }
 
 TEST_F(TlsTest, Tls13ServerHelloStopsAtEncryptedHandshake) {

@@ -32,7 +32,15 @@ class BufferTx final : public TxView {
     *complete = progress_[static_cast<int>(side)] >= 4;
     return *size > 0;
   }
+  bool HasEvent(std::string_view name) const override {
+    for (const std::string& e : events_) {
+      if (e == name) return true;
+    }
+    return false;
+  }
+  uint32_t EventCount() const override { return static_cast<uint32_t>(events_.size()); }
   void Set(BufferId b, Dir side, std::vector<std::string> v) { buffers_[{b, static_cast<int>(side)}] = std::move(v); }
+  void AddEvent(std::string e) { events_.push_back(std::move(e)); }
   void SetProgress(Dir d, int p) { progress_[static_cast<int>(d)] = p; }
   void SetFileSize(Dir d, uint64_t n) { file_size_[static_cast<int>(d)] = n; }
 
@@ -42,6 +50,7 @@ class BufferTx final : public TxView {
   int progress_[2] = {0, 0};
   uint64_t file_size_[2] = {0, 0};
   std::map<std::pair<BufferId, int>, std::vector<std::string>> buffers_;
+  std::vector<std::string> events_;
 };
 
 class EngineTest : public ::testing::Test {
@@ -353,6 +362,85 @@ TEST_F(EngineTest, MultiBufferAndTransformPrefilter) {
   tx2.Set(BufferId::kDnsQuery, Dir::kToServer, {"notevil.example"});
   tx2.SetProgress(Dir::kToServer, 4);
   EXPECT_THAT(Run(p, {&tx2}), IsEmpty());
+}
+
+// An event the response raises belongs to the transaction: a to_server rule
+// on it alerts though the request side was inspected already, once.
+TEST_F(EngineTest, TransactionEventsReachSidesAlreadyInspected) {
+  Load("alert http any any -> any any (flow:to_server,established; app-layer-event:http.too_many_encoding_layers; "
+       "sid:1;)\n"
+       "alert http any any -> any any (flow:to_client; app-layer-event:http.request_auth_unrecognized; sid:2;)\n"
+       "alert http any any -> any any (http.uri; content:\"/x\"; sid:3;)\n");
+  BufferTx tx(0, AppProto::kHttp1);
+  tx.Set(BufferId::kHttpUri, Dir::kToServer, {"/x"});
+  tx.SetProgress(Dir::kToServer, 4);
+  PacketInput p = Tcp(Dir::kToServer, "");
+  p.app_proto = AppProto::kHttp1;
+  EXPECT_THAT(Run(p, {&tx}), ElementsAre(3u));
+  tx.SetProgress(Dir::kToClient, 4);
+  tx.AddEvent("http.too_many_encoding_layers");
+  PacketInput r = Tcp(Dir::kToClient, "");
+  r.app_proto = AppProto::kHttp1;
+  EXPECT_THAT(Run(r, {&tx}), ElementsAre(1u));  // sid 3 does not alert again.
+  EXPECT_THAT(Run(r, {&tx}), IsEmpty());
+  EXPECT_THAT(Run(p, {&tx}), IsEmpty());
+}
+
+TEST_F(EngineTest, DatasetCommandsShareOneSet) {
+  Load("alert http any any -> any any (http.uri; dataset:set,seen, type string; sid:1;)\n"
+       "alert http any any -> any any (http.host; dataset:isset,seen,type string; sid:2;)\n"
+       "alert http any any -> any any (http.host; dataset:isnotset,seen,type string; sid:3;)\n"
+       "alert http any any -> any any (http.user_agent; dataset:unset,seen,type string; sid:4;)\n"
+       "alert dns any any -> any any (dns.query; dotprefix; dataset:isset,seen,type string,match subdomain; "
+       "sid:5;)\n");
+  PacketInput p = Tcp(Dir::kToServer, "");
+  p.app_proto = AppProto::kHttp1;
+  auto tx = [](uint64_t id, std::string uri, std::string host, std::string ua) {
+    auto t = std::make_unique<BufferTx>(id, AppProto::kHttp1);
+    t->Set(BufferId::kHttpUri, Dir::kToServer, {std::move(uri)});
+    t->Set(BufferId::kHttpHost, Dir::kToServer, {std::move(host)});
+    t->Set(BufferId::kHttpUserAgent, Dir::kToServer, {std::move(ua)});
+    t->SetProgress(Dir::kToServer, 4);
+    return t;
+  };
+  auto t1 = tx(0, "a.example", "b.example", "zzz");
+  EXPECT_THAT(Run(p, {t1.get()}), ElementsAre(1u, 3u));
+  auto t2 = tx(1, ".b.example", "a.example", "a.example");
+  EXPECT_THAT(Run(p, {t2.get()}), ElementsAre(1u, 2u, 4u));  // isset before the unset of a later rule.
+  auto t3 = tx(2, ".b.example", "a.example", "q");
+  EXPECT_THAT(Run(p, {t3.get()}), ElementsAre(3u));  // Already in the set: no second `set` match.
+  BufferTx dns(3, AppProto::kDns);
+  dns.Set(BufferId::kDnsQuery, Dir::kToServer, {"www.b.example"});
+  dns.SetProgress(Dir::kToServer, 4);
+  PacketInput q = Tcp(Dir::kToServer, "");
+  q.app_proto = AppProto::kDns;
+  EXPECT_THAT(Run(q, {&dns}), ElementsAre(5u));  // ".b.example" is a parent of ".www.b.example".
+}
+
+// app-layer-protocol with a direction names what that direction's data was
+// detected as; rules of app-layer-protocol checks alone (PD-only) are
+// looked at on the packets that complete a detection.
+TEST_F(EngineTest, AppLayerProtocolPerDirectionOnDetectionPackets) {
+  Load("alert tcp any any -> any any (flow:to_client; app-layer-protocol:http1,to_server; "
+       "app-layer-protocol:ssh,to_client; sid:1;)\n"
+       "alert tcp any any -> any any (app-layer-protocol:ssh,either; sid:2;)\n"
+       "alert tcp any any -> any any (app-layer-protocol:ssh,to_server; content:\"x\"; sid:3;)\n"
+       "alert tcp any any -> any any (app-layer-protocol:!tls,to_client; content:\"x\"; sid:4;)\n");
+  PacketInput p = Tcp(Dir::kToClient, "");
+  p.app_proto = AppProto::kHttp1;
+  p.app_proto_dir[0] = AppProto::kHttp1;
+  p.app_proto_dir[1] = AppProto::kSsh;
+  EXPECT_THAT(Run(p), IsEmpty());  // Not a detection packet.
+  p.proto_detected = 2;
+  EXPECT_THAT(Run(p), ElementsAre(1u, 2u));
+  PacketInput q = Tcp(Dir::kToServer, "x");
+  q.app_proto = AppProto::kHttp1;
+  q.app_proto_dir[0] = AppProto::kHttp1;
+  q.proto_detected = 1;
+  EXPECT_THAT(Run(q), ElementsAre(4u));  // to_client not detected yet: only a negation holds.
+  q.app_proto_dir[1] = AppProto::kTls;
+  q.proto_detected = 0;
+  EXPECT_THAT(Run(q), IsEmpty());
 }
 
 TEST_F(EngineTest, OrderAndLimitOfAlerts) {

@@ -248,6 +248,77 @@ TEST(RuleLoaderTest, FileLineErrorsAndSummary) {
   EXPECT_EQ(set.rules[0]->msg, "ok");
 }
 
+// dataset / datarep files are found next to the rule file; a missing one
+// skips the rule and names the file; a bad one fails it.
+TEST(RuleLoaderTest, DatasetFilesNextToTheRuleFile) {
+  testing::ScopedTempDir dir("detect");
+  // "a.example" and "b.example" in base64; two MD5 digests in hex.
+  testing::WriteTextFile(dir.File("names.lst"), "# names\nYS5leGFtcGxl\n\nYi5leGFtcGxl\n");
+  testing::WriteTextFile(dir.File("rep.csv"), "YS5leGFtcGxl,100\nYi5leGFtcGxl,300\n");
+  testing::WriteTextFile(dir.File("md5.lst"), "0123456789abcdef0123456789ABCDEF\n");
+  testing::WriteTextFile(dir.File("bad.lst"), "not base64 !\n");
+  testing::WriteTextFile(dir.File("ips.lst"), "192.0.2.1\n2001:db8::1\n");
+  const std::string path = dir.File("t.rules");
+  testing::WriteTextFile(path,
+                         "alert dns any any -> any any (dns.query; dataset:isset,names,type string,load names.lst,"
+                         "memcap 10mb,hashsize 1024; sid:1;)\n"
+                         "alert dns any any -> any any (dns.query; to_md5; dataset:isset,digests,type md5,"
+                         "load md5.lst; sid:2;)\n"
+                         "alert dns any any -> any any (dns.query; datarep:reps, >, 200, load rep.csv, type string; "
+                         "sid:3;)\n"
+                         "alert dns any any -> any any (dns.query; dataset:isset,gone,type string,load missing.csv; "
+                         "sid:4;)\n"
+                         "alert dns any any -> any any (dns.query; dataset:isset,broken,type string,load bad.lst; "
+                         "sid:5;)\n"
+                         "alert dns any any -> any any (dns.query; dataset:isset,names,type md5; sid:6;)\n"
+                         "alert dns any any -> any any (dns.query; dataset:bogus,names,type string; sid:7;)\n"
+                         "alert dns any any -> any any (dns.query; dataset:isset,names; sid:8;)\n"
+                         "alert http any any -> any any (http.host; dataset:isset,ips,type ip,load ips.lst; sid:9;)\n");
+  RuleVars vars = RuleVars::Defaults();
+  Classifications classes = Classifications::Builtin();
+  RuleLoader loader(vars, classes);
+  ASSERT_TRUE(loader.LoadFile(path).ok());
+  const LoadReport& rep = loader.report();
+  EXPECT_EQ(rep.loaded, 4u);
+  EXPECT_EQ(rep.skipped, 1u);
+  ASSERT_EQ(rep.warnings.size(), 1u);
+  EXPECT_NE(rep.warnings[0].find(dir.File("missing.csv")), std::string::npos) << rep.warnings[0];
+  EXPECT_EQ(rep.warnings[0].rfind(path + ":4: skipped:", 0), 0u) << rep.warnings[0];
+  EXPECT_EQ(rep.failed, 4u);  // bad file, type conflict, unknown command, no type
+  RuleSet set = loader.Take();
+  ASSERT_EQ(set.rules.size(), 4u);
+  const auto& names = std::get<DatasetMatch>(FindList(*set.rules[0], BufferId::kDnsQuery)->matches[0]);
+  ASSERT_NE(names.set, nullptr);
+  EXPECT_EQ(names.set->size(), 2u);
+  const std::string a = "a.example";
+  EXPECT_TRUE(names.set->Contains({reinterpret_cast<const uint8_t*>(a.data()), a.size()}));
+  const auto& digests = std::get<DatasetMatch>(FindList(*set.rules[1], BufferId::kDnsQuery)->matches[0]);
+  const uint8_t md5[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+                           0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+  EXPECT_TRUE(digests.set->Contains(md5));
+  EXPECT_FALSE(digests.set->Contains({md5, 15}));  // Wrong size for the type.
+  const auto& reps = std::get<DatasetMatch>(FindList(*set.rules[2], BufferId::kDnsQuery)->matches[0]);
+  EXPECT_EQ(reps.cmd, DatasetMatch::Cmd::kRep);
+  EXPECT_EQ(reps.rep_value, 200u);
+  const std::string b = "b.example";
+  EXPECT_EQ(reps.set->Rep({reinterpret_cast<const uint8_t*>(b.data()), b.size()}).value_or(0), 300u);
+  const auto& ips = std::get<DatasetMatch>(FindList(*set.rules[3], BufferId::kHttpHost)->matches[0]);
+  const uint8_t v4[4] = {192, 0, 2, 1};
+  EXPECT_TRUE(ips.set->Contains(v4));  // IPv4 in an "ip" set.
+}
+
+TEST(RuleLoaderTest, DatasetFilesNeedARuleFile) {
+  RuleVars vars = RuleVars::Defaults();
+  Classifications classes = Classifications::Builtin();
+  RuleLoader loader(vars, classes);
+  loader.LoadText("alert dns any any -> any any (dns.query; dataset:isset,x,type string,load /etc/passwd; sid:1;)\n"
+                  "alert dns any any -> any any (dns.query; dataset:set,y,type string,save y.lst; sid:2;)\n"
+                  "alert dns any any -> any any (dns.query; dataset:set,z,type string; sid:3;)\n",
+                  "inline");
+  EXPECT_EQ(loader.report().loaded, 1u);
+  EXPECT_EQ(loader.report().failed + loader.report().skipped, 2u);
+}
+
 TEST(RuleLoaderTest, MissingFileIsAnError) {
   RuleVars vars = RuleVars::Defaults();
   Classifications classes = Classifications::Builtin();
