@@ -87,6 +87,7 @@ class PcapFileSource final : public PacketSource, private SourceBase {
       : path_(std::move(path)), pool_(options.buffers, std::max<size_t>(options.buffer_size, 2 * kMaxRecord)) {}
 
   Status Open(bool gzip) {
+    gzip_ = gzip;
     RAMPART_RETURN_IF_ERROR(input_.Open(path_, gzip));
     uint8_t header[24];
     const ssize_t n = input_.Read(header, sizeof(header));
@@ -141,9 +142,11 @@ class PcapFileSource final : public PacketSource, private SourceBase {
       const uint8_t* h = buf.data() + pos;
       const uint32_t sec = Get32(h), frac = Get32(h + 4), caplen = Get32(h + 8), wirelen = Get32(h + 12);
       if (caplen > kMaxRecord) {
+        // libpcap refuses such a record too (pcap_next_ex fails); nothing
+        // after it can be trusted to be a record boundary.
         pending_error_ = DataLossError(path_ + ": corrupt capture: packet " + std::to_string(count_ + 1) +
                                        " claims " + std::to_string(caplen) + " captured bytes (at most " +
-                                       std::to_string(kMaxRecord) + ")");
+                                       std::to_string(kMaxRecord) + "); its record starts at " + Where());
         eof_ = true;
         have = pos;
         break;
@@ -157,11 +160,13 @@ class PcapFileSource final : public PacketSource, private SourceBase {
       bytes_ += caplen;
       frames.push_back(f);
       pos += kRecordHeader + caplen;
+      offset_ += kRecordHeader + caplen;
     }
     if (pos < have) {
       if (eof_ && pending_error_.ok()) {
         pending_error_ = DataLossError(path_ + ": capture file truncated: packet " + std::to_string(count_ + 1) +
-                                       " is cut off after " + std::to_string(have - pos) + " bytes");
+                                       " is cut off after " + std::to_string(have - pos) +
+                                       " bytes; its record starts at " + Where());
       } else if (!eof_) {
         carry_.assign(buf.begin() + static_cast<std::ptrdiff_t>(pos), buf.begin() + static_cast<std::ptrdiff_t>(have));
       }
@@ -198,6 +203,10 @@ class PcapFileSource final : public PacketSource, private SourceBase {
     std::memcpy(&v, p, 4);
     return swapped_ ? Swap32(v) : v;
   }
+  // "byte N" of the file (of the decompressed data for a gzip file).
+  std::string Where() const {
+    return "byte " + std::to_string(offset_) + (gzip_ ? " of the decompressed capture" : "");
+  }
   static std::string Hex(uint32_t v) {
     char b[16];
     std::snprintf(b, sizeof(b), "0x%08x", v);
@@ -207,6 +216,7 @@ class PcapFileSource final : public PacketSource, private SourceBase {
   std::string path_;
   BufferPool pool_;
   Input input_;
+  bool gzip_ = false;
   bool swapped_ = false;
   bool nanos_ = false;
   LinkType link_type_ = LinkType::kEthernet;
@@ -216,6 +226,7 @@ class PcapFileSource final : public PacketSource, private SourceBase {
   Status pending_error_;
   uint64_t count_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t offset_ = 24;  // File offset of the next record (after the file header).
   std::atomic<bool> stopped_{false};
 };
 

@@ -102,6 +102,16 @@ int RunReplay(const ReplayArgs& a) {
                  static_cast<unsigned long long>(t.packets), static_cast<unsigned long long>(t.flows),
                  static_cast<unsigned long long>(t.records), static_cast<unsigned long long>(t.anomalies), secs);
   }
+  if (!status.ok() && status.code() == StatusCode::kDataLoss && status == t.source_error) {
+    // A damaged capture (a record cut off, or one longer than any capture
+    // holds) ends the analysis there, as with suricata -r: the records of
+    // every packet before it are written, and that is a result, not a failure.
+    std::fprintf(stderr,
+                 "rampart-agent replay: warning: %s; the %llu packets before it were analysed, nothing after it "
+                 "was read\n",
+                 status.message().c_str(), static_cast<unsigned long long>(t.packets));
+    return kExitOk;
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "rampart-agent replay: %s\n", status.message().c_str());
     return kExitFailure;

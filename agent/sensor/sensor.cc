@@ -86,6 +86,7 @@ class SensorImpl final : public Sensor {
     if (stop_.load()) source.Stop();
     start_wall_ = MonotonicNanos();
     next_stats_ = start_wall_ + StatsIntervalNanos();
+    source_error_ = Status::Ok();
     Status result = options_.workers == 1 ? RunInline(source) : RunThreaded(source);
     for (auto& w : workers_) w->Finish();
     WorkerStats total;
@@ -93,10 +94,14 @@ class SensorImpl final : public Sensor {
     const capture::SourceStats ss = source.Stats();
     WriteStats(total, ss, true);
     source_.store(nullptr);
+    // Output lost is reported before input that ended early (the first
+    // output error wins).
+    auto replaceable = [&] { return result.ok() || (!source_error_.ok() && result == source_error_); };
     for (auto& w : workers_) {
-      if (Status s = w->sink_status(); !s.ok() && result.ok()) result = s.WithContext("writing EVE output");
+      if (Status s = w->sink_status(); !s.ok() && replaceable()) result = s.WithContext("writing EVE output");
     }
-    if (Status s = sink_->Flush(); !s.ok() && result.ok()) result = s.WithContext("writing EVE output");
+    if (Status s = sink_->Flush(); !s.ok() && replaceable()) result = s.WithContext("writing EVE output");
+    totals_.source_error = source_error_;
     totals_.packets = total.decode.pkts;
     totals_.bytes = total.decode.bytes;
     totals_.flows = total.flow.created;
@@ -130,7 +135,10 @@ class SensorImpl final : public Sensor {
     Worker& w = *workers_[0];
     while (true) {
       auto next = source.Next();
-      if (!next) return next.error();
+      if (!next) {
+        source_error_ = next.error();
+        return source_error_;
+      }
       capture::FrameBatch* batch = *next;
       if (batch == nullptr) return Status::Ok();
       for (const capture::Frame& f : batch->frames()) w.Process(f);
@@ -180,7 +188,8 @@ class SensorImpl final : public Sensor {
     while (true) {
       auto next = source.Next();
       if (!next) {
-        result = next.error();
+        source_error_ = next.error();
+        result = source_error_;
         break;
       }
       capture::FrameBatch* batch = *next;
@@ -250,6 +259,7 @@ class SensorImpl final : public Sensor {
   std::deque<std::vector<std::vector<uint32_t>>> lists_;
   std::atomic<capture::PacketSource*> source_{nullptr};
   std::atomic<bool> stop_{false};
+  Status source_error_;  // Why the source ended early, or OK (set by Run*).
   int64_t start_wall_ = 0;
   int64_t next_stats_ = 0;
   uint64_t stats_records_ = 0;

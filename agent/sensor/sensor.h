@@ -63,6 +63,9 @@ struct SensorTotals {
   uint64_t alerts = 0;
   uint64_t anomalies = 0;
   uint64_t kernel_drops = 0;
+  // Why the source ended before its end (a truncated or corrupt capture
+  // file, kDataLoss), or OK. Everything before that point was processed.
+  Status source_error;
 };
 
 class Sensor {
@@ -76,7 +79,8 @@ class Sensor {
   // Reads `source` until it ends or Stop() is called, then ends every flow
   // (writing their records) and writes a final stats record. A source error
   // (truncated file) is returned after everything before it was processed
-  // and written.
+  // and written (and kept in totals().source_error); a failure to write the
+  // output is returned in preference to it.
   virtual Status Run(capture::PacketSource& source) = 0;
   // Any thread: makes Run() return soon (it still flushes and writes stats).
   virtual void Stop() = 0;

@@ -94,18 +94,48 @@ TEST_F(ReplayTest, ThreadsGiveTheSameRecords) {
   EXPECT_EQ(canon(three.out), a);
 }
 
-TEST_F(ReplayTest, TruncatedCaptureWritesWhatItDecodedThenFails) {
+// A damaged capture ends the analysis where the damage starts, as with
+// suricata -r: everything before it is analysed and the run succeeds, with
+// a warning that says where.
+TEST_F(ReplayTest, TruncatedCaptureWritesWhatItDecodedAndWarns) {
   const std::string pcap = MakeCapture("t.pcap", 3);
   std::string data = testing::ReadTextFile(pcap);
   data.resize(data.size() - 7);
   testing::WriteTextFile(dir_.File("cut.pcap"), data);
   const std::string eve = dir_.File("cut.json");
-  auto r = RunProcess({ProgramPath("rampart-agent"), "replay", dir_.File("cut.pcap"), "--eve", eve});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("capture file truncated: packet 24"));
+  auto r = RunProcess({ProgramPath("rampart-agent"), "replay", dir_.File("cut.pcap"), "--eve", eve, "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("warning: " + dir_.File("cut.pcap") + ": capture file truncated: packet 24"));
+  EXPECT_THAT(r.err, HasSubstr("the 23 packets before it were analysed"));
   const auto recs = ReadEve(testing::ReadTextFile(eve));
   EXPECT_EQ(Count(recs, "http"), 3u);
   EXPECT_EQ(Count(recs, "stats"), 1u);
+}
+
+TEST_F(ReplayTest, OversizedRecordEndsTheCaptureKeepingTheAlertsBefore) {
+  // Suricata's bug-1450 captures: after the last packet, a record header
+  // claiming 4 MiB (more than libpcap's 262,144-byte limit) and garbage.
+  const std::string pcap = MakeCapture("t.pcap", 2);
+  std::string data = testing::ReadTextFile(pcap);
+  const size_t whole = data.size();
+  const uint32_t hdr[4] = {1929287540, 4325376, 4325376, 0};
+  data.append(reinterpret_cast<const char*>(hdr), sizeof(hdr));
+  data.append(645, '\x5a');
+  testing::WriteTextFile(dir_.File("big.pcap"), data);
+  testing::WriteTextFile(dir_.File("r.rules"),
+                         "alert http any any -> any any (msg:\"get\"; http.method; content:\"GET\"; sid:7;)\n");
+  const std::string eve = dir_.File("big.json");
+  for (const char* threads : {"1", "2"}) {
+    auto r = RunProcess({ProgramPath("rampart-agent"), "replay", dir_.File("big.pcap"), "--eve", eve, "--rules",
+                         dir_.File("r.rules"), "--threads", threads, "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("packet 17 claims 4325376 captured bytes (at most 262144); its record starts at byte " +
+                                 std::to_string(whole)));
+    const auto recs = ReadEve(testing::ReadTextFile(eve));
+    EXPECT_EQ(Count(recs, "http"), 2u);
+    EXPECT_EQ(Count(recs, "alert"), 2u);
+    EXPECT_EQ(Count(recs, "flow"), 2u);
+  }
 }
 
 TEST_F(ReplayTest, UnsupportedLinkTypeNamesItself) {

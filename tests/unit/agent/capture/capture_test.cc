@@ -218,6 +218,10 @@ TEST_F(CaptureFileTest, TruncatedFileDeliversEveryWholePacketThenSaysWhere) {
   EXPECT_EQ(r.error.code(), StatusCode::kDataLoss);
   EXPECT_NE(r.error.message().find("truncated"), std::string::npos) << r.error;
   EXPECT_NE(r.error.message().find("packet 30"), std::string::npos) << r.error;
+  // Where the damage starts, for a look with a hex editor.
+  size_t at = 24;
+  for (size_t i = 0; i < 29; ++i) at += 16 + frames[i].size();
+  EXPECT_TRUE(r.error.message().ends_with("its record starts at byte " + std::to_string(at))) << r.error;
 }
 
 TEST_F(CaptureFileTest, CorruptRecordLengthIsAnError) {
@@ -237,6 +241,8 @@ TEST_F(CaptureFileTest, CorruptRecordLengthIsAnError) {
   EXPECT_EQ(r.bytes.size(), 1u);
   EXPECT_EQ(r.error.code(), StatusCode::kDataLoss);
   EXPECT_NE(r.error.message().find("packet 2 claims 50000000"), std::string::npos) << r.error;
+  EXPECT_TRUE(r.error.message().ends_with("its record starts at byte " + std::to_string(24 + 16 + frames[0].size())))
+      << r.error;
 }
 
 TEST_F(CaptureFileTest, UnknownLinkTypeNamesItself) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -200,6 +201,58 @@ TEST_F(SensorTest, TruncatedFileFailsAfterWritingWhatItDecoded) {
   EXPECT_EQ(OfType(recs, "http").size(), 1u);
   EXPECT_EQ(OfType(recs, "flow").size(), 1u);
   EXPECT_EQ(OfType(recs, "stats").size(), 1u);
+}
+
+// Accepts records, fails to make them durable.
+class FlushFailsSink final : public eve::EveSink {
+ public:
+  Status Write(std::string_view) override { return Status::Ok(); }
+  Status Flush() override { return ErrnoError(ENOSPC, "eve.json"); }
+};
+
+TEST_F(SensorTest, SourceErrorIsKeptApartFromOutputErrors) {
+  const std::string pcap = HttpPcap("t.pcap");
+  std::string data;
+  {
+    std::ifstream in(pcap, std::ios::binary);
+    data.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  data.resize(data.size() - 10);
+  {
+    std::ofstream out(dir_.File("cut.pcap"), std::ios::binary);
+    out << data;
+  }
+  {
+    auto src = capture::OpenFile(dir_.File("cut.pcap"));
+    ASSERT_TRUE(src) << src.error();
+    eve::MemorySink sink;
+    auto sensor = Sensor::Create({}, (*src)->link_type(), &sink);
+    ASSERT_TRUE(sensor) << sensor.error();
+    const Status s = (*sensor)->Run(**src);
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+    EXPECT_EQ((*sensor)->totals().source_error, s);
+    EXPECT_GT((*sensor)->totals().packets, 0u);
+  }
+  {
+    // Lost output is the error to report, the damaged input stays known.
+    auto src = capture::OpenFile(dir_.File("cut.pcap"));
+    ASSERT_TRUE(src) << src.error();
+    FlushFailsSink sink;
+    auto sensor = Sensor::Create({}, (*src)->link_type(), &sink);
+    ASSERT_TRUE(sensor) << sensor.error();
+    const Status s = (*sensor)->Run(**src);
+    EXPECT_NE(s.message().find("writing EVE output"), std::string::npos) << s;
+    EXPECT_EQ((*sensor)->totals().source_error.code(), StatusCode::kDataLoss);
+  }
+  {
+    auto src = capture::OpenFile(pcap);
+    ASSERT_TRUE(src) << src.error();
+    eve::MemorySink sink;
+    auto sensor = Sensor::Create({}, (*src)->link_type(), &sink);
+    ASSERT_TRUE(sensor) << sensor.error();
+    EXPECT_TRUE((*sensor)->Run(**src).ok());
+    EXPECT_TRUE((*sensor)->totals().source_error.ok());
+  }
 }
 
 TEST_F(SensorTest, MalformedPacketBecomesAnAnomalyRecord) {
