@@ -461,6 +461,13 @@ void Decoder::DecodeIpv6(const uint8_t* d, uint32_t len, Packet* p) {
   };
   bool done = false;
   while (!done && count++ < 16) {
+    // After an extension header, whatever comes next needs at least its
+    // first two bytes (next header and length, or the start of the upper
+    // layer); less is a truncated chain (Suricata: ipv6.trunc_exthdr).
+    if (count > 1 && next != 59 && avail - off < 2) {
+      AddEvent(p, Event::kIpv6TruncExthdr);
+      return;
+    }
     switch (next) {
       case 0:    // Hop-by-hop
       case 60: { // Destination options

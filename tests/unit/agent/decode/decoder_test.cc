@@ -182,6 +182,57 @@ TEST(DecoderTest, Ipv6ExtensionHeadersAndIcmpv6) {
   EXPECT_TRUE(HasEvent(p, Event::kIpv6DstoptsOnlyPadding));
 }
 
+// An IPv6 packet: the fixed header with `first_next`, then `rest` (extension
+// headers and whatever follows) as its payload.
+Bytes Ipv6Packet(uint8_t first_next, const Bytes& rest) {
+  PacketSpec s;
+  s.src = "2001:db8:1::2";
+  s.dst = "2001:db8:1::1";
+  s.proto = 58;
+  Bytes ip = testing::BuildIp(s);
+  ip.resize(40);
+  ip[6] = first_next;
+  ip[4] = static_cast<uint8_t>(rest.size() >> 8);
+  ip[5] = static_cast<uint8_t>(rest.size());
+  ip.insert(ip.end(), rest.begin(), rest.end());
+  return testing::EthernetFrame(0x86dd, ip);
+}
+
+TEST(DecoderTest, Ipv6ChainEndingShortOfTheNextHeaderIsTruncated) {
+  // Suricata's ipv6-malformed-fragments-26/-27: an atomic fragment header
+  // (offset 0, no more fragments) followed by 1 byte of "TCP" or nothing.
+  const Bytes atomic_tcp = {6, 0, 0, 0, 0xfa, 0xce, 0xf0, 0xe4};
+  Bytes one = atomic_tcp;
+  one.push_back(0);
+  Packet p = DecodeFrame(Ipv6Packet(44, one));
+  EXPECT_TRUE(HasEvent(p, Event::kIpv6ExthdrUselessFh));
+  EXPECT_TRUE(HasEvent(p, Event::kIpv6TruncExthdr));
+  EXPECT_FALSE(HasEvent(p, Event::kTcpPktTooSmall));  // Decoding stopped at the chain.
+  EXPECT_EQ(p.l4_kind, L4::kNone);
+  Bytes none = atomic_tcp;
+  none[0] = 58;
+  p = DecodeFrame(Ipv6Packet(44, none));
+  EXPECT_TRUE(HasEvent(p, Event::kIpv6TruncExthdr));
+  // A destination options header with nothing after it.
+  p = DecodeFrame(Ipv6Packet(60, Bytes{17, 0, 1, 4, 0, 0, 0, 0}));
+  EXPECT_TRUE(HasEvent(p, Event::kIpv6TruncExthdr));
+  // "No next header" after it needs nothing.
+  p = DecodeFrame(Ipv6Packet(60, Bytes{59, 0, 1, 4, 0, 0, 0, 0}));
+  EXPECT_FALSE(HasEvent(p, Event::kIpv6TruncExthdr));
+  // Two bytes after the chain are enough for the chain; the upper layer
+  // then reports its own shortness.
+  Bytes two = atomic_tcp;
+  two.push_back(0);
+  two.push_back(0);
+  p = DecodeFrame(Ipv6Packet(44, two));
+  EXPECT_FALSE(HasEvent(p, Event::kIpv6TruncExthdr));
+  EXPECT_TRUE(HasEvent(p, Event::kTcpPktTooSmall));
+  // Without extension headers a short upper layer is the upper layer's event only.
+  p = DecodeFrame(Ipv6Packet(6, Bytes{0}));
+  EXPECT_FALSE(HasEvent(p, Event::kIpv6TruncExthdr));
+  EXPECT_TRUE(HasEvent(p, Event::kTcpPktTooSmall));
+}
+
 TEST(DecoderTest, Ipv4OptionsAndTheirAnomalies) {
   PacketSpec s;
   s.ip_options = {7, 7, 4, 0, 0, 0, 0, 1};  // Record route (7 bytes) + NOP
