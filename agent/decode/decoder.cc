@@ -746,6 +746,20 @@ void Decoder::DecodeTcp(Packet* p, const uint8_t* d, uint32_t len) {
           AddEvent(p, Event::kTcpOptInvalidLen);
         }
         break;
+      case 19:  // TCP MD5 signature (RFC 2385): kind, length 18, 16-byte digest.
+        if (olen == 18) {
+          p->tcp_md5_sig = true;
+        } else {
+          AddEvent(p, Event::kTcpOptInvalidLen);
+        }
+        break;
+      case 29:  // TCP Authentication Option (RFC 5925): kind, length, key ids, MAC.
+        if (olen >= 4) {
+          p->tcp_auth_opt = true;
+        } else {
+          AddEvent(p, Event::kTcpOptInvalidLen);
+        }
+        break;
       default:
         break;
     }

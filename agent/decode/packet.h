@@ -109,6 +109,11 @@ struct Packet {
   bool tcp_has_ts = false;
   uint32_t tcp_tsval = 0;
   uint32_t tcp_tsecr = 0;
+  // Signature options whose key is agreed out of band, so the receiver may
+  // drop the segment where a monitor cannot tell: MD5 (kind 19, RFC 2385)
+  // and TCP-AO (kind 29, RFC 5925), each only with a valid length.
+  bool tcp_md5_sig = false;
+  bool tcp_auth_opt = false;
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
   uint16_t icmp_id = 0;

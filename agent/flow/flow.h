@@ -53,6 +53,12 @@ struct TcpSession {
   bool rst_seen = false;
   bool fin_seen[2] = {false, false};
   uint8_t tcp_state = 0;  // TcpState (see tcp_stream.h).
+  // A RST that closed the session but that its receiver may have dropped
+  // (see FlowTable::Track), per direction of the RST; with the states to
+  // go back to if its sender carries on as if it had never sent it.
+  bool doubtful_rst[2] = {false, false};
+  uint8_t state_before_rst = 0;         // TcpState.
+  uint8_t flow_state_before_rst = 0;    // FlowState.
 };
 
 struct Flow {

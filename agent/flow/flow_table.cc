@@ -305,6 +305,18 @@ void FlowTable::Track(Flow& f, const decode::Packet& p, int dir, TcpResult* out)
   const uint32_t seq = p.tcp_seq;
   auto state = static_cast<TcpState>(s.tcp_state);
 
+  if ((fl & kRst) == 0 && s.doubtful_rst[dir]) {
+    // The RST's own sender carries on: its peer ignored the RST, or someone
+    // else sent it. Undo the close (Suricata's StreamTcpPacketCheckPostRst).
+    s.doubtful_rst[dir] = false;
+    out->events.push_back(StreamEvent::kSuspectedRstInject);
+    if (s.rst_seen && !s.doubtful_rst[1 - dir]) {
+      s.rst_seen = false;
+      state = static_cast<TcpState>(s.state_before_rst);
+      f.state = static_cast<FlowState>(s.flow_state_before_rst);
+    }
+  }
+
   if (syn && !ack) {
     ++counters_.syn;
     if (!mine.has_base() || (mine.next_offset() == 0 && mine.pending_bytes() == 0)) mine.SetBase(seq + 1);
@@ -363,6 +375,22 @@ void FlowTable::Track(Flow& f, const decode::Packet& p, int dir, TcpResult* out)
   }
   if ((fl & kRst) != 0) {
     ++counters_.rst;
+    // Whether the receiver may have dropped this RST (see flow_table.h).
+    // Answering a SYN: from the server any RST; from the client only the
+    // form some middleboxes send (seq = ISN, window 0, ack = ISN + 1).
+    bool doubtful = p.tcp_md5_sig || p.tcp_auth_opt;
+    if (state == TcpState::kSynSent && s.syn_seen && !s.synack_seen) {
+      if (dir == 1) {
+        doubtful = true;
+      } else if (mine.has_base() && seq == mine.base_seq() - 1 && p.tcp_window == 0 && p.tcp_ack == mine.base_seq()) {
+        doubtful = true;
+      }
+    }
+    if (!s.rst_seen) {
+      s.state_before_rst = static_cast<uint8_t>(state);
+      s.flow_state_before_rst = static_cast<uint8_t>(f.state);
+    }
+    if (doubtful) s.doubtful_rst[dir] = true;
     s.rst_seen = true;
     state = TcpState::kClosed;
   }

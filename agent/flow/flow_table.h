@@ -11,6 +11,14 @@
 //
 // TCP: Track() runs the connection tracking and reassembly for a packet
 // (flow state, both directions' streams) and returns the in-order bytes.
+// A RST closes the session. When its receiver may have dropped it, the
+// session can come back, as in Suricata (stream-tcp.c): a RST signed with
+// TCP MD5 (RFC 2385) or TCP-AO (RFC 5925), whose key a monitor does not
+// have, or a RST answering a SYN. If the sender of such a RST then sends
+// anything but another RST, the RST was ignored by its peer or was forged
+// by a third party: that packet raises stream.suspected_rst_inject and the
+// session returns to its state before the RST (an evasion otherwise:
+// detection would stop at a RST the endpoints ignored).
 //
 // One FlowTable per worker thread; the end callback runs on that thread.
 

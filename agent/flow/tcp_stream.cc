@@ -19,6 +19,7 @@ const char* StreamEventName(StreamEvent e) {
     case StreamEvent::kSeqGap: return "stream.reassembly_seq_gap";
     case StreamEvent::kDepthReached: return "stream.reassembly_depth_reached";
     case StreamEvent::kSegmentBeforeBaseSeq: return "stream.reassembly_segment_before_base_seq";
+    case StreamEvent::kSuspectedRstInject: return "stream.suspected_rst_inject";
     case StreamEvent::kCount: break;
   }
   return "stream.unknown";

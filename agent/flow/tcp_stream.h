@@ -62,6 +62,7 @@ enum class StreamEvent : uint8_t {
   kSeqGap,                  // stream.reassembly_seq_gap
   kDepthReached,            // stream.reassembly_depth_reached
   kSegmentBeforeBaseSeq,    // stream.reassembly_segment_before_base_seq
+  kSuspectedRstInject,      // stream.suspected_rst_inject (flow_table.h)
   kCount
 };
 const char* StreamEventName(StreamEvent e);

@@ -233,6 +233,29 @@ TEST(DecoderTest, Ipv6ChainEndingShortOfTheNextHeaderIsTruncated) {
   EXPECT_TRUE(HasEvent(p, Event::kTcpPktTooSmall));
 }
 
+TEST(DecoderTest, TcpSignatureOptionsNeedTheirLength) {
+  PacketSpec s;
+  s.tcp_options = {19, 18};
+  s.tcp_options.resize(18, 0x5a);
+  Packet p = DecodeFrame(testing::BuildEthernet(s));
+  EXPECT_TRUE(p.tcp_md5_sig);
+  EXPECT_FALSE(p.tcp_auth_opt);
+  EXPECT_EQ(p.event_count, 0);
+  s.tcp_options = {1, 1, 29, 6, 7, 7, 0xaa, 0xbb};  // NOPs, then TCP-AO with a 2-byte MAC
+  p = DecodeFrame(testing::BuildEthernet(s));
+  EXPECT_TRUE(p.tcp_auth_opt);
+  EXPECT_FALSE(p.tcp_md5_sig);
+  EXPECT_EQ(p.event_count, 0);
+  s.tcp_options = {19, 10, 0, 0, 0, 0, 0, 0, 0, 0};
+  p = DecodeFrame(testing::BuildEthernet(s));
+  EXPECT_FALSE(p.tcp_md5_sig);
+  EXPECT_TRUE(HasEvent(p, Event::kTcpOptInvalidLen));
+  s.tcp_options = {29, 3, 0, 0};
+  p = DecodeFrame(testing::BuildEthernet(s));
+  EXPECT_FALSE(p.tcp_auth_opt);
+  EXPECT_TRUE(HasEvent(p, Event::kTcpOptInvalidLen));
+}
+
 TEST(DecoderTest, Ipv4OptionsAndTheirAnomalies) {
   PacketSpec s;
   s.ip_options = {7, 7, 4, 0, 0, 0, 0, 1};  // Record route (7 bytes) + NOP

@@ -188,5 +188,128 @@ TEST_F(FlowTableTest, MidstreamPickupCanBeTurnedOff) {
   }
 }
 
+// A RST from the client of `c`, at its next sequence number, with the
+// given TCP options (raw).
+Bytes ClientRst(testing::TcpConversation& c, Bytes options, uint16_t sport = 33333, uint16_t dport = 80) {
+  PacketSpec s;
+  s.src = "10.1.1.1";
+  s.dst = "10.1.1.2";
+  s.sport = sport;
+  s.dport = dport;
+  s.seq = c.client_next();
+  s.ack = c.server_next();
+  s.tcp_flags = 0x14;  // RST|ACK
+  s.tcp_options = std::move(options);
+  return testing::BuildEthernet(s);
+}
+
+// Kind 19, length 18: an MD5 signature (RFC 2385) no monitor can check.
+Bytes Md5Option() {
+  Bytes o = {19, 18};
+  o.resize(18, 0xab);
+  return o;
+}
+
+bool Has(const TcpResult& r, StreamEvent e) {
+  for (StreamEvent x : r.events) {
+    if (x == e) return true;
+  }
+  return false;
+}
+
+TEST_F(FlowTableTest, SignedRstFollowedByItsSendersDataIsSuspectedInjection) {
+  // Suricata's security-4710 case: a RST with an MD5 (or TCP-AO) option the
+  // server may drop, then the client goes on as if it had never sent it.
+  for (Bytes option : {Md5Option(), Bytes{29, 6, 1, 2, 0xaa, 0xbb}}) {
+    FlowTable t({}, Recorder());
+    testing::TcpConversation c("10.1.1.1", 33333, "10.1.1.2", 80);
+    int dir;
+    Flow* f = nullptr;
+    for (const Bytes& b : c.Handshake()) f = Feed(t, b, kSec, &dir);
+    f = Feed(t, ClientRst(c, option), kSec, &dir);
+    EXPECT_EQ(f->state, FlowState::kClosed);
+    EXPECT_FALSE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+    f = Feed(t, c.Client("GET /ultrasurf.html HTTP/1.1\r\n\r\n")[0], kSec, &dir);
+    EXPECT_TRUE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+    EXPECT_STREQ(StreamEventName(StreamEvent::kSuspectedRstInject), "stream.suspected_rst_inject");
+    // The session is back where it was, and its data still flows.
+    EXPECT_EQ(f->state, FlowState::kEstablished);
+    EXPECT_EQ(static_cast<TcpState>(f->tcp->tcp_state), TcpState::kEstablished);
+    ASSERT_EQ(tcp_.chunks.size(), 1u);
+    EXPECT_EQ(tcp_.chunks[0].offset, 0u);
+    // Once only.
+    f = Feed(t, c.Client("more")[0], kSec, &dir);
+    EXPECT_FALSE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+    for (const Bytes& b : c.Close()) f = Feed(t, b, kSec, &dir);
+    EXPECT_EQ(f->state, FlowState::kClosed);
+  }
+}
+
+TEST_F(FlowTableTest, PlainRstOrThePeersPacketsAreNoInjection) {
+  {
+    // A RST without a signature closes for good, whatever follows.
+    FlowTable t({}, Recorder());
+    testing::TcpConversation c("10.1.1.1", 33333, "10.1.1.2", 80);
+    int dir;
+    Flow* f = nullptr;
+    for (const Bytes& b : c.Handshake()) f = Feed(t, b, kSec, &dir);
+    Feed(t, ClientRst(c, {}), kSec, &dir);
+    f = Feed(t, c.Client("late")[0], kSec, &dir);
+    EXPECT_FALSE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+    EXPECT_EQ(f->state, FlowState::kClosed);
+  }
+  {
+    // The receiver of a signed RST answering is not the sender going on;
+    // another RST from the sender is not either.
+    FlowTable t({}, Recorder());
+    testing::TcpConversation c("10.1.1.1", 33333, "10.1.1.2", 80);
+    int dir;
+    Flow* f = nullptr;
+    for (const Bytes& b : c.Handshake()) f = Feed(t, b, kSec, &dir);
+    Feed(t, ClientRst(c, Md5Option()), kSec, &dir);
+    f = Feed(t, c.Server("bye")[0], kSec, &dir);
+    EXPECT_EQ(dir, 1);
+    EXPECT_FALSE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+    Feed(t, ClientRst(c, Md5Option()), kSec, &dir);
+    EXPECT_FALSE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+    EXPECT_EQ(f->state, FlowState::kClosed);
+  }
+  {
+    // Options of the wrong length are no signature (and a decoder event).
+    FlowTable t({}, Recorder());
+    testing::TcpConversation c("10.1.1.1", 33333, "10.1.1.2", 80);
+    int dir;
+    for (const Bytes& b : c.Handshake()) Feed(t, b, kSec, &dir);
+    Feed(t, ClientRst(c, Bytes{19, 10, 0, 0, 0, 0, 0, 0, 0, 0}), kSec, &dir);
+    Feed(t, ClientRst(c, Bytes{29, 3, 0}), kSec, &dir);
+    Feed(t, c.Client("late")[0], kSec, &dir);
+    EXPECT_FALSE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+  }
+}
+
+TEST_F(FlowTableTest, RstToASynThenTheServersHandshakeIsSuspectedInjection) {
+  FlowTable t({}, Recorder());
+  testing::TcpConversation c("10.1.1.1", 33333, "10.1.1.2", 80);
+  const std::vector<Bytes> hs = c.Handshake();
+  int dir;
+  Feed(t, hs[0], kSec, &dir);
+  PacketSpec rst;
+  rst.src = "10.1.1.2";
+  rst.dst = "10.1.1.1";
+  rst.sport = 80;
+  rst.dport = 33333;
+  rst.seq = 0;
+  rst.ack = 1001;
+  rst.tcp_flags = 0x14;
+  Flow* f = Feed(t, testing::BuildEthernet(rst), kSec, &dir);
+  EXPECT_EQ(dir, 1);
+  EXPECT_EQ(f->state, FlowState::kClosed);
+  f = Feed(t, hs[1], kSec, &dir);  // The real server answers the SYN after all.
+  EXPECT_TRUE(Has(tcp_, StreamEvent::kSuspectedRstInject));
+  EXPECT_EQ(static_cast<TcpState>(f->tcp->tcp_state), TcpState::kSynRecv);
+  f = Feed(t, hs[2], kSec, &dir);
+  EXPECT_EQ(f->state, FlowState::kEstablished);
+}
+
 }  // namespace
 }  // namespace rampart::flow
