@@ -1047,6 +1047,12 @@ struct Detector::Impl {
       case BufferId::kUdpHdr: return p->proto == 17 ? p->l4_header : std::span<const uint8_t>();
       case BufferId::kIcmpv4Hdr: return p->proto == 1 ? p->l4_header : std::span<const uint8_t>();
       case BufferId::kIcmpv6Hdr: return p->proto == 58 ? p->l4_header : std::span<const uint8_t>();
+      case BufferId::kIpSrc:
+      case BufferId::kIpDst: {
+        const IpAddr& a = b == BufferId::kIpSrc ? p->src : p->dst;
+        if (a.version != 4 && a.version != 6) return {};
+        return {a.bytes, a.version == 4 ? size_t{4} : size_t{16}};
+      }
       default: return {};
     }
   }

@@ -355,6 +355,8 @@ constexpr StickyName kSticky[] = {
     {"udp.hdr", BufferId::kUdpHdr},
     {"icmpv4.hdr", BufferId::kIcmpv4Hdr},
     {"icmpv6.hdr", BufferId::kIcmpv6Hdr},
+    {"ip.src", BufferId::kIpSrc},
+    {"ip.dst", BufferId::kIpDst},
 };
 
 struct TransformName {

@@ -74,6 +74,8 @@ constexpr std::array<BufferInfo, kBufferCount> kBuffers = {{
     {"udp.hdr", K::kHeader, BOTH, U, false, 0},
     {"icmpv4.hdr", K::kHeader, BOTH, U, false, 0},
     {"icmpv6.hdr", K::kHeader, BOTH, U, false, 0},
+    {"ip.src", K::kHeader, BOTH, U, false, 0},
+    {"ip.dst", K::kHeader, BOTH, U, false, 0},
     {"http.uri", K::kTx, TS, H, false, 1},
     {"http.uri.raw", K::kTx, TS, H, false, 1},
     {"http.method", K::kTx, TS, H, false, 1},

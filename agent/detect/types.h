@@ -84,6 +84,8 @@ enum class BufferId : uint8_t {
   kUdpHdr,
   kIcmpv4Hdr,
   kIcmpv6Hdr,
+  kIpSrc,  // The packet's source address: 4 (IPv4) or 16 bytes.
+  kIpDst,
   // HTTP request side.
   kHttpUri,
   kHttpUriRaw,

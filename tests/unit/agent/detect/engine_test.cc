@@ -443,6 +443,19 @@ TEST_F(EngineTest, AppLayerProtocolPerDirectionOnDetectionPackets) {
   EXPECT_THAT(Run(q), IsEmpty());
 }
 
+TEST_F(EngineTest, IpAddressBuffersWithDatasets) {
+  Load("alert tcp any any -> any any (ip.src; dataset:set,hosts,type ipv4; sid:1;)\n"
+       "alert tcp any any -> any any (ip.dst; dataset:isset,hosts,type ipv4; sid:2;)\n"
+       "alert tcp any any -> any any (ip.dst; content:\"|c0 00 02 01|\"; bsize:4; sid:3;)\n");
+  EXPECT_THAT(Run(Tcp(Dir::kToServer, "a")), ElementsAre(1u, 3u));  // 10.0.0.1 added; to 192.0.2.1.
+  EXPECT_THAT(Run(Tcp(Dir::kToClient, "b")), ElementsAre(1u, 2u));  // 192.0.2.1 added; to 10.0.0.1, in the set.
+  PacketInput none = Tcp(Dir::kToServer, "c");
+  none.ip_version = 0;
+  none.src = IpAddr();
+  none.dst = IpAddr();
+  EXPECT_THAT(Run(none), IsEmpty());  // No addresses, no buffers.
+}
+
 TEST_F(EngineTest, OrderAndLimitOfAlerts) {
   std::string rules;
   for (int i = 1; i <= 20; ++i) {
