@@ -28,6 +28,15 @@ ssize_t GzRead(void* cookie, char* buf, size_t size) {
 }
 int GzClose(void* cookie) { return gzclose(static_cast<gzFile>(cookie)) == Z_OK ? 0 : EOF; }
 
+// libpcap's read errors for well-formed pcapng it does not support: one
+// link type and one snapshot length per file, known section versions. Its
+// API has no error codes, so its messages (libpcap 1.10's sf-pcapng.c) tell.
+bool BeyondLibpcap(const std::string& why) {
+  return why.find("different from the type of the first interface") != std::string::npos ||
+         why.find("different from the snapshot length of the first interface") != std::string::npos ||
+         why.find("unknown pcapng savefile major version") != std::string::npos;
+}
+
 int64_t Nanos(const struct pcap_pkthdr* h, bool nano) {
   return static_cast<int64_t>(h->ts.tv_sec) * 1000000000 +
          (nano ? static_cast<int64_t>(h->ts.tv_usec) : static_cast<int64_t>(h->ts.tv_usec) * 1000);
@@ -126,8 +135,17 @@ class OfflineSource final : public LibpcapSource {
       }
       done_ = true;
       if (r == PCAP_ERROR) {
-        error = DataLossError(what_ + ": corrupt or truncated capture after packet " + std::to_string(count_) + ": " +
-                              pcap_geterr(p_));
+        const std::string why = pcap_geterr(p_);
+        if (BeyondLibpcap(why)) {
+          // Not damage: the rest of the file is in a form libpcap does not
+          // read. The file is refused (after what could be read), not
+          // reported as damaged.
+          error = UnimplementedError(what_ + ": libpcap cannot read this capture beyond packet " +
+                                     std::to_string(count_) + ": " + why);
+        } else {
+          error = DataLossError(what_ + ": corrupt or truncated capture after packet " + std::to_string(count_) +
+                                ": " + why);
+        }
       }
       break;
     }

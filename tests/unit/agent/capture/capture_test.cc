@@ -188,6 +188,36 @@ std::string Pcapng(const std::vector<Bytes>& frames, uint16_t linktype = 1) {
   return out;
 }
 
+TEST_F(CaptureFileTest, PcapngLibpcapCannotReadIsRefusedNotDamaged) {
+  const auto frames = SomeFrames(3);
+  // A second interface with another link type after the packets: libpcap
+  // reads one link type per file.
+  std::string data = Pcapng(frames);
+  auto u32 = [&](uint32_t v) { data.append(reinterpret_cast<const char*>(&v), 4); };
+  u32(1);
+  u32(20);
+  u32(101);  // LINKTYPE_RAW, reserved 0
+  u32(65535);
+  u32(20);
+  WriteFile(dir_.File("mixed.pcapng"), data);
+  auto src = OpenFile(dir_.File("mixed.pcapng"));
+  ASSERT_TRUE(src) << src.error();
+  Read r = ReadAll(**src);
+  EXPECT_EQ(r.bytes.size(), 3u);
+  EXPECT_EQ(r.error.code(), StatusCode::kUnimplemented) << r.error;
+  EXPECT_NE(r.error.message().find("libpcap cannot read this capture beyond packet 3"), std::string::npos)
+      << r.error;
+  // A pcapng file cut inside a block is damage.
+  std::string cut = Pcapng(frames);
+  cut.resize(cut.size() - 10);
+  WriteFile(dir_.File("cut.pcapng"), cut);
+  auto src2 = OpenFile(dir_.File("cut.pcapng"));
+  ASSERT_TRUE(src2) << src2.error();
+  Read r2 = ReadAll(**src2);
+  EXPECT_EQ(r2.bytes.size(), 2u);
+  EXPECT_EQ(r2.error.code(), StatusCode::kDataLoss) << r2.error;
+}
+
 TEST_F(CaptureFileTest, PcapngPlainAndGzip) {
   const auto frames = SomeFrames(20);
   WriteFile(dir_.File("a.pcapng"), Pcapng(frames));
