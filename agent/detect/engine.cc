@@ -1,5 +1,9 @@
 #include "agent/detect/engine.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -329,6 +333,12 @@ Status CompileChannels(std::vector<RuleGroup*> groups, size_t* db_bytes, size_t*
   for (unsigned t = 1; t < n && t < todo.size(); ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
+#ifdef __GLIBC__
+  // Compiling takes tens of MB of short-lived allocations, spread over the
+  // compiling threads' malloc arenas; glibc keeps those pages unless asked,
+  // and the workers' own allocations never reuse them. Give them back.
+  malloc_trim(0);
+#endif
   for (size_t i = 0; i < todo.size(); ++i) {
     if (!built[i]) return built[i].error();
     *db_bytes += (*built[i])->bytes();

@@ -77,8 +77,7 @@ FlowTable::FlowTable(const FlowTableOptions& options, EndCallback on_end)
   const size_t nslots = std::bit_ceil(max_flows_ * 2);
   slots_.assign(nslots, Slot{0, 0});
   mask_ = nslots - 1;
-  flows_.reserve(std::min<size_t>(max_flows_ + 1, 4096));
-  flows_.emplace_back();  // Index 0 is never used.
+  flows_.Grow();  // Index 0 is never used.
   const FlowTimeouts& t = options_.timeouts;
   const int secs[kListCount] = {t.tcp_new, t.tcp_established, t.tcp_closed, t.udp_new, t.udp_established,
                                 t.icmp_new, t.icmp_established, t.other_new, t.other_established};
@@ -169,8 +168,7 @@ uint32_t FlowTable::Allocate() {
     free_.pop_back();
     return i;
   }
-  flows_.emplace_back();
-  return static_cast<uint32_t>(flows_.size() - 1);
+  return flows_.Grow();
 }
 
 void FlowTable::End(uint32_t index, EndReason reason) {

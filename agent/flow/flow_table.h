@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "agent/decode/packet.h"
@@ -144,7 +145,26 @@ class FlowTable {
   FlowTableOptions options_;
   EndCallback on_end_;
   size_t max_flows_;
-  std::vector<Flow> flows_;         // Slab; index 0 unused.
+  // Flows in chunks of kFlowsPerChunk: growing never moves a flow, and
+  // never holds the old and the new copy of the whole slab at once (a
+  // vector doubling did, a peak of 1.5x the slab on a full table).
+  class Slab {
+   public:
+    Flow& operator[](uint32_t i) { return chunks_[i >> kShift][i & kMask]; }
+    const Flow& operator[](uint32_t i) const { return chunks_[i >> kShift][i & kMask]; }
+    uint32_t size() const { return size_; }
+    uint32_t Grow() {
+      if ((size_ & kMask) == 0) chunks_.push_back(std::make_unique<Flow[]>(kMask + 1));
+      return size_++;
+    }
+
+   private:
+    static constexpr uint32_t kShift = 10;
+    static constexpr uint32_t kMask = (1u << kShift) - 1;
+    std::vector<std::unique_ptr<Flow[]>> chunks_;
+    uint32_t size_ = 0;
+  };
+  Slab flows_;                      // Index 0 unused.
   std::vector<uint32_t> free_;
   std::vector<Slot> slots_;
   size_t mask_ = 0;
