@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "agent/host/procfs.h"
 #include "common/log/log.h"
@@ -88,6 +90,13 @@ std::string ExeHashCache::HashOfProcessExe(int32_t pid) {
   return *hash;
 }
 
+// The executable's path, or "" (kernel threads, exited processes).
+static std::string ExeOf(int32_t pid) {
+  char exe[4096];
+  const ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof(exe) - 1);
+  return n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
+}
+
 std::optional<ProcessEvent> ReadProcess(int32_t pid, ExeHashCache* hashes) {
   const std::string dir = "/proc/" + std::to_string(pid);
   auto stat_text = ReadSmallFile(dir + "/stat");
@@ -111,10 +120,20 @@ std::optional<ProcessEvent> ReadProcess(int32_t pid, ExeHashCache* hashes) {
       e.user = UserName(parsed->uid);
     }
   }
-  if (auto cmdline = ReadSmallFile(dir + "/cmdline", 64 * 1024)) e.args = ParseCmdline(*cmdline);
-  char exe[4096];
-  const ssize_t n = ::readlink((dir + "/exe").c_str(), exe, sizeof(exe) - 1);
-  if (n > 0) e.exe.assign(exe, static_cast<size_t>(n));
+  // The process may exec between these reads (a poll often meets a child
+  // between its fork and its exec): the executable is read before and after
+  // the command line, and the pair is read again until both reads agree and
+  // the command line is there (it is empty while an exec is under way).
+  // Kernel threads have neither.
+  auto read_exe = [pid] { return ExeOf(pid); };
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::microseconds(500));
+    const std::string before = read_exe();
+    e.args.clear();
+    if (auto cmdline = ReadSmallFile(dir + "/cmdline", 64 * 1024)) e.args = ParseCmdline(*cmdline);
+    e.exe = read_exe();
+    if (before == e.exe && (!e.args.empty() || e.exe.empty())) break;
+  }
   if (hashes != nullptr && !e.exe.empty()) e.sha256 = hashes->HashOfProcessExe(pid);
   return e;
 }
@@ -213,8 +232,14 @@ void ProcessMonitor::Sweep(bool report) {
       k.start_ticks = st->start_ticks;
       k.name = st->comm;
       auto it = known_.find(static_cast<int32_t>(pid));
-      if (it != known_.end() && it->second.start_ticks == k.start_ticks) {
+      // The same process (same start time) under the same name: nothing new.
+      // A new name is an exec since the last sweep; a sweep that met the
+      // child between its fork and its exec reported the parent's program.
+      // A program renaming itself (prctl) keeps its executable.
+      if (it != known_.end() && it->second.start_ticks == k.start_ticks &&
+          (it->second.name == k.name || ExeOf(static_cast<int32_t>(pid)) == it->second.exe)) {
         now[static_cast<int32_t>(pid)] = it->second;
+        now[static_cast<int32_t>(pid)].name = k.name;
         continue;
       }
       if (report) {

@@ -82,7 +82,7 @@ TEST_P(ProcessMonitorTest, ProcessStartedByTheTestIsReportedWithTheRightHash) {
   EXPECT_EQ(exec["process"]["exe"], exe);
   EXPECT_EQ(exec["process"]["sha256"], Sha256sum(exe));
   EXPECT_EQ(exec["process"]["ppid"], ::getpid());
-  EXPECT_EQ(exec["process"]["args"], nlohmann::json::array({"rampart-test-sleeper", "0.6"}));
+  EXPECT_EQ(exec["process"]["args"], nlohmann::json::array({"rampart-test-sleeper", "0.6"})) << exec.dump();
   EXPECT_EQ(exec["process"]["uid"], ::getuid());
   EXPECT_EQ(exec["process"]["source"], GetParam() ? "netlink" : "procfs");
   ASSERT_FALSE(exit_record.is_null()) << "no exit record for pid " << child;
