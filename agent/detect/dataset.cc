@@ -8,62 +8,10 @@
 #include <sstream>
 #include <vector>
 
+#include "common/util/ids.h"
+
 namespace rampart::detect {
 namespace {
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int B64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Strict base64 (padding optional at the end); false on any other byte.
-bool B64Decode(std::string_view in, std::string* out) {
-  out->clear();
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = B64Value(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return bits < 6;  // A lone trailing character carries no whole byte.
-}
-
-std::string B64Encode(std::string_view in) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const uint32_t v = (static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16) |
-                       (static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8) |
-                       static_cast<uint8_t>(in[i + 2]);
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-    out.push_back(kB64[v & 63]);
-  }
-  const size_t rest = in.size() - i;
-  if (rest > 0) {
-    uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
-    if (rest == 2) v |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kB64[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -172,7 +120,12 @@ size_t Dataset::size() const {
 bool Dataset::ParseValue(std::string_view text, std::string* key) const {
   switch (type_) {
     case DatasetType::kString:
-      return B64Decode(text, key);
+      {
+        auto decoded = Base64Decode(text);
+        if (!decoded) return false;
+        *key = std::move(*decoded);
+        return true;
+      }
     case DatasetType::kMd5:
     case DatasetType::kSha256: {
       const size_t want = type_ == DatasetType::kMd5 ? 16 : 32;
@@ -209,7 +162,8 @@ bool Dataset::ParseValue(std::string_view text, std::string* key) const {
 
 std::string Dataset::Encode(std::string_view key) const {
   switch (type_) {
-    case DatasetType::kString: return B64Encode(key);
+    case DatasetType::kString:
+      return Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
     case DatasetType::kMd5:
     case DatasetType::kSha256: {
       static constexpr char kHex[] = "0123456789abcdef";
