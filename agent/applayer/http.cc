@@ -550,6 +550,20 @@ size_t HttpParser::ConsumeHead(int dir, const uint8_t* data, size_t len, std::ve
   return skipped + used;
 }
 
+// Headers the lenient parser read: names and values go to the derived
+// buffer, as normalised values do, replacing any headers kept before.
+static void StoreLenientHeaders(const std::vector<LenientHeader>& headers, HttpMessage* m) {
+  m->headers.clear();
+  for (const LenientHeader& h : headers) {
+    HttpHeaderSpan hs;
+    hs.name = HttpSpan{static_cast<uint32_t>(m->derived.size()), static_cast<uint32_t>(h.name.size()), true};
+    m->derived.append(h.name);
+    hs.value = HttpSpan{static_cast<uint32_t>(m->derived.size()), static_cast<uint32_t>(h.value.size()), true};
+    m->derived.append(h.value);
+    m->headers.push_back(hs);
+  }
+}
+
 // The response head, read as libhtp reads it (http_lenient.h): the status
 // line ends at CR or LF, the header block by libhtp's grammar.
 size_t HttpParser::ConsumeResponseHead(size_t old, size_t skipped, size_t len, std::vector<HttpTx*>* progressed,
@@ -634,15 +648,7 @@ size_t HttpParser::ConsumeResponseHead(size_t old, size_t skipped, size_t len, s
   if (end < old) early_body = m.head.substr(end, old - end);
   const size_t used = (end >= old ? end - old : 0) + dropped_new;
   m.head.resize(end);
-  m.headers.clear();
-  for (const LenientHeader& h : headers) {
-    HttpHeaderSpan hs;
-    hs.name = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.name.size()), true};
-    m.derived.append(h.name);
-    hs.value = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.value.size()), true};
-    m.derived.append(h.value);
-    m.headers.push_back(hs);
-  }
+  StoreLenientHeaders(headers, &m);
   if (tx->status == 100) {
     // 100 Continue is interim unless it announces a body (libhtp).
     uint64_t cl = 0;
@@ -1096,15 +1102,7 @@ void HttpParser::CloseResponseHead(std::vector<HttpTx*>* progressed) {
   std::vector<LenientHeader> headers;
   size_t consumed = 0;
   if (ParseResponseHeaders(block, &headers, &consumed) != HeadResult::kDone) return;
-  m.headers.clear();
-  for (const LenientHeader& h : headers) {
-    HttpHeaderSpan hs;
-    hs.name = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.name.size()), true};
-    m.derived.append(h.name);
-    hs.value = HttpSpan{static_cast<uint32_t>(m.derived.size()), static_cast<uint32_t>(h.value.size()), true};
-    m.derived.append(h.value);
-    m.headers.push_back(hs);
-  }
+  StoreLenientHeaders(headers, &m);
   Mark(tx, kRespHeaders, progressed);
 }
 
