@@ -19,7 +19,7 @@ packages=(
   librocksdb-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libvectorscan-dev libpcre2-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libcli11-dev libcurl4-openssl-dev libnats-dev libargon2-dev
-  zlib1g-dev libsystemd-dev
+  zlib1g-dev libsystemd-dev libgoogle-perftools-dev
   # The web UI's charts (served from /usr/share/javascript/chart.js)
   libjs-chart.js
   # Real components the tests start, and the tools benchmarks compare with

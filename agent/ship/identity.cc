@@ -26,6 +26,7 @@ std::chrono::system_clock::time_point Deadline(int seconds) {
 }
 
 grpc::ChannelArguments BaseArgs(const std::string& server_name) {
+  rpc::ConfigureRuntime();
   grpc::ChannelArguments args;
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);

@@ -223,6 +223,7 @@ class ShipperImpl final : public Shipper {
     if (o_.batch_max_events == 0 || o_.max_batches_in_flight == 0) {
       return InvalidArgumentError("batch size and batches in flight must be at least 1");
     }
+    rpc::ConfigureRuntime();
     if (o_.probes) prober_ = std::make_unique<detail::Prober>(o_.identity.agent_id);
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "ship");
@@ -628,6 +629,16 @@ class ShipperImpl final : public Shipper {
           continue;  // More may be ready at once.
         }
         if (last_seq > 0) continue;  // Only skipped entries: read on.
+        if (in_flight.empty() && !backlog && outbox_.Stats().last_sequence <= cursor) {
+          // Idle: sleep on the spool until something is appended, instead
+          // of polling it 20 times a second (most of an idle agent's CPU).
+          // The inbox (a stream end, a stop) is checked at least every
+          // `kIdleWait`; nothing else arrives while nothing is in flight.
+          constexpr int64_t kIdleWait = 250'000'000;
+          const int64_t until = std::min(next_heartbeat, now + kIdleWait);
+          if (until > now) outbox_.WaitForAppend(cursor, std::chrono::milliseconds((until - now) / 1'000'000 + 1));
+          continue;
+        }
       }
       Wait(wake_at);
     }

@@ -40,6 +40,10 @@ struct Options {
   // Disk-usage cap for write-ahead logs before memtables are forced to flush.
   uint64_t max_total_wal_bytes = 256ull << 20;
   bool create_if_missing = true;
+  // Compress the write-ahead log (ZSTD, streaming). Pays off where writes
+  // are large and steady (the controller's store); it costs a compression
+  // context (about a megabyte), so small databases leave it off.
+  bool compress_wal = false;
 };
 
 // How durable a write must be before the call returns.

@@ -1,6 +1,15 @@
 #include "common/rpc/status.h"
 
+#include <absl/synchronization/mutex.h>
+
+#include <mutex>
+
 namespace rampart::rpc {
+
+void ConfigureRuntime() {
+  static std::once_flag once;
+  std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
+}
 
 grpc::Status ToGrpc(const Status& status) {
   if (status.ok()) return grpc::Status::OK;

@@ -16,4 +16,11 @@ Status FromGrpc(const grpc::Status& status);
 // The same, with "context: " in front of the message (e.g. "Enroll").
 Status FromGrpc(const grpc::Status& status, std::string_view context);
 
+// Process-wide settings for the gRPC runtime; idempotent, called by every
+// module before it makes its first gRPC object. Debian builds Abseil without
+// NDEBUG, which leaves absl::Mutex's lock-order (deadlock) graph on: every
+// lock gRPC takes updated it, several per cent of the controller's CPU under
+// ingest. It is turned off; ThreadSanitizer is what finds lock inversions.
+void ConfigureRuntime();
+
 }  // namespace rampart::rpc

@@ -303,6 +303,7 @@ class AdminServerImpl final : public AdminServer {
   Status Start() {
     std::error_code ec;
     std::filesystem::remove(path_, ec);  // A stale socket from a crash.
+    rpc::ConfigureRuntime();
     grpc::ServerBuilder b;
     b.AddListeningPort("unix:" + path_, grpc::InsecureServerCredentials());
     b.RegisterService(&service_);

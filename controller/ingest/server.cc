@@ -425,6 +425,7 @@ class ServerImpl final : public Server {
   ~ServerImpl() override { Shutdown(std::chrono::seconds(5)); }
 
   Status Start() {
+    rpc::ConfigureRuntime();
     RAMPART_ASSIGN_OR_RETURN(auto creds, AgentPortCredentials(service_.fleet.ca_pem(),
                                                               service_.fleet.server_certificate_pem(),
                                                               service_.fleet.server_key_pem()));

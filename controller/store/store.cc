@@ -371,12 +371,14 @@ uint64_t IngestState::Add(uint64_t first, uint64_t last) {
 // --- StoreImpl: open and close --------------------------------------------------
 
 StoreImpl::~StoreImpl() {
-  {
-    std::lock_guard lock(queue_mu_);
-    stopping_ = true;
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard->mu);
+      shard->stopping = true;
+    }
+    shard->queue_cv.notify_all();
+    if (shard->thread.joinable()) shard->thread.join();
   }
-  queue_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(maintenance_mu_);
     maintenance_stop_ = true;
@@ -400,6 +402,7 @@ Status StoreImpl::Init() {
   ro.block_cache_bytes = options_.block_cache_bytes;
   ro.write_buffer_bytes = options_.write_buffer_bytes;
   ro.max_total_wal_bytes = 1ull << 30;
+  ro.compress_wal = true;
   RAMPART_ASSIGN_OR_RETURN(db_, rocks::Database::Open(ro));
   events_ = db_->Family(kEventsCf);
   idx_ = db_->Family(kIdxCf);
@@ -410,11 +413,18 @@ Status StoreImpl::Init() {
   tokens_cf_ = db_->Family(kTokensCf);
   ingest_cf_ = db_->Family(kIngestCf);
   links_cf_ = db_->Family(kLinksCf);
+  const size_t writers = std::clamp<size_t>(options_.writer_threads, 1, 16);
+  for (size_t i = 0; i < writers; ++i) {
+    shards_.push_back(std::make_unique<WriterShard>());
+    shards_.back()->number = static_cast<uint8_t>(i);
+  }
   RAMPART_RETURN_IF_ERROR(LoadDictionaries().WithContext("cannot load store " + options_.path));
-  writer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "store-writer");
-    WriterLoop();
-  });
+  for (auto& shard : shards_) {
+    shard->thread = std::thread([this, s = shard.get()] {
+      pthread_setname_np(pthread_self(), "store-writer");
+      WriterLoop(*s);
+    });
+  }
   maintenance_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "store-maint");
     MaintenanceLoop();
@@ -475,17 +485,26 @@ Status StoreImpl::LoadDictionaries() {
     return true;
   });
   if (!a.has_value()) return a.error();
+  // Signature records: sid(8), written by stores before writer shards, or
+  // sid(8) shard(1), one per writer shard. The catalogue sums their counts.
   auto g = db_->Scan(sigs_, "", "", [&](std::string_view key, std::string_view value) {
-    if (key.size() != 8) return true;
+    if (key.size() != 8 && key.size() != 9) return true;
     json j = json::parse(value, nullptr, false);
     if (j.is_discarded()) return true;
-    SignatureInfo info;
-    info.signature = j.value("signature", "");
-    info.category = j.value("category", "");
-    info.gid = j.value("gid", 0u);
-    info.rev = j.value("rev", 0u);
-    info.alerts = j.value("alerts", uint64_t{0});
-    signatures_[rocks::ReadBigEndian64(key)] = std::move(info);
+    const uint64_t sid = rocks::ReadBigEndian64(key);
+    const uint64_t alerts = j.value("alerts", uint64_t{0});
+    SignatureInfo& info = signatures_[sid];
+    // The newest metadata is in the shards' records, after the older one.
+    if (std::string t = j.value("signature", ""); !t.empty()) info.signature = std::move(t);
+    if (std::string c = j.value("category", ""); !c.empty()) info.category = std::move(c);
+    if (const uint32_t gid = j.value("gid", 0u); gid != 0) info.gid = gid;
+    if (const uint32_t rev = j.value("rev", 0u); rev != 0) info.rev = rev;
+    info.alerts += alerts;
+    if (key.size() == 9) {
+      const auto shard = static_cast<uint8_t>(key[8]);
+      // A shard that no longer exists keeps its record; its count still adds up.
+      if (shard < shards_.size()) shards_[shard]->signature_alerts[sid] = alerts;
+    }
     return true;
   });
   if (!g.has_value()) return g.error();

@@ -329,6 +329,12 @@ struct Options {
   // Most batches merged into one group commit; more means fewer fsyncs
   // under load and a little more latency per ack.
   size_t max_group_events = 65536;
+  // Writer threads. Each agent's batches always go to the same one (its
+  // order, acks and exactly-once state have one owner); RocksDB merges their
+  // commits into shared WAL writes and fsyncs and inserts into the memtables
+  // in parallel, so one thread prepares a group while another one's fsync
+  // is in flight.
+  size_t writer_threads = 2;
   // RocksDB block cache. Larger keeps more of the indexes in memory.
   uint64_t block_cache_bytes = 256ull << 20;
   uint64_t write_buffer_bytes = 64ull << 20;

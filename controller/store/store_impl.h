@@ -118,6 +118,7 @@ class StoreImpl final : public Store, public EventWriter {
 
  private:
   struct Plan;
+  struct WriterShard;
 
   // Dictionary and records (caller holds meta_mu_ as noted).
   Result<uint32_t> SiteNumberLocked(const std::string& site);   // Creates. meta_mu_ exclusive.
@@ -134,9 +135,9 @@ class StoreImpl final : public Store, public EventWriter {
   EventSummary ToSummary(const Summary& s, const Position& p) const;
 
   // Writer.
-  void WriterLoop();
+  void WriterLoop(WriterShard& shard);
   void MaintenanceLoop();
-  void CommitGroup(std::deque<IngestBatch>& group);
+  void CommitGroup(WriterShard& shard, std::deque<IngestBatch>& group);
   void Notify(const std::vector<EventRecord>& records);
 
   Options options_;
@@ -176,38 +177,47 @@ class StoreImpl final : public Store, public EventWriter {
   std::mutex states_mu_;
   std::unordered_map<uint32_t, IngestState> states_;
 
-  // Writer queue.
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::condition_variable drained_cv_;
-  std::deque<IngestBatch> queue_;
-  bool stopping_ = false;
-  bool writing_ = false;
   std::atomic<uint64_t> queued_events_{0};
-  std::thread writer_;
   std::thread maintenance_;
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool maintenance_stop_ = false;  // Guarded by maintenance_mu_.
 
-  // The writer thread's buffers, kept between group commits so a steady
-  // stream does not allocate (and fault in) tens of megabytes per commit.
+  // One writer thread and queue per shard (Options::writer_threads).
   struct WriteRow {
     uint32_t num = 0;
     uint64_t seq = 0;
-    size_t value_offset = 0;  // In write_values_.
+    size_t value_offset = 0;  // In WriterShard::values.
     size_t value_size = 0;
   };
   struct IndexRow {
     IndexKey key;
-    uint32_t summary_offset = 0;  // In write_summaries_.
+    uint32_t summary_offset = 0;  // In WriterShard::summaries.
     uint32_t summary_size = 0;
   };
-  rocksdb::WriteBatch write_batch_;
-  std::string write_values_;
-  std::string write_summaries_;
-  std::vector<WriteRow> write_rows_;
-  std::vector<IndexRow> write_index_;
+  struct WriterShard {
+    uint8_t number = 0;
+    std::mutex mu;
+    std::condition_variable queue_cv;
+    std::condition_variable drained_cv;
+    std::deque<IngestBatch> queue;  // Guarded by mu, as are the two flags.
+    bool stopping = false;
+    bool writing = false;
+    std::thread thread;
+    // Buffers kept between group commits, so a steady stream does not
+    // allocate (and fault in) tens of megabytes per commit.
+    rocksdb::WriteBatch batch;
+    std::string values;
+    std::string summaries;
+    std::vector<WriteRow> rows;
+    std::vector<IndexRow> index;
+    // This shard's alert count per signature: each shard persists its own
+    // under the signature id and its number, so two writers never
+    // read-modify-write the same record. The catalogue holds the sums.
+    std::unordered_map<uint64_t, uint64_t> signature_alerts;
+  };
+  WriterShard& ShardOf(std::string_view agent_id);
+  std::vector<std::unique_ptr<WriterShard>> shards_;
 
   mutable std::mutex counters_mu_;
   Counters counters_;

@@ -144,26 +144,33 @@ Result<AgentResume> StoreImpl::OpenAgent(const std::string& agent_id, uint64_t l
   return r;
 }
 
+StoreImpl::WriterShard& StoreImpl::ShardOf(std::string_view agent_id) {
+  return *shards_[std::hash<std::string_view>{}(agent_id) % shards_.size()];
+}
+
 uint64_t StoreImpl::Submit(IngestBatch batch) {
   const uint64_t n = static_cast<uint64_t>(batch.batch.events_size());
+  WriterShard& shard = ShardOf(batch.agent_id);
   uint64_t queued;
   {
-    std::lock_guard lock(queue_mu_);
-    if (stopping_) {
+    std::lock_guard lock(shard.mu);
+    if (shard.stopping) {
       auto done = std::move(batch.done);
       if (done) done(UnavailableError("the store is closing"));
       return queued_events_.load();
     }
-    queue_.push_back(std::move(batch));
+    shard.queue.push_back(std::move(batch));
     queued = queued_events_.fetch_add(n) + n;
   }
-  queue_cv_.notify_one();
+  shard.queue_cv.notify_one();
   return queued;
 }
 
 void StoreImpl::Drain() {
-  std::unique_lock lock(queue_mu_);
-  drained_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->mu);
+    shard->drained_cv.wait(lock, [&] { return shard->queue.empty() && !shard->writing; });
+  }
 }
 
 EventWriter::Counters StoreImpl::counters() const {
@@ -173,32 +180,32 @@ EventWriter::Counters StoreImpl::counters() const {
   return c;
 }
 
-void StoreImpl::WriterLoop() {
-  std::unique_lock lock(queue_mu_);
+void StoreImpl::WriterLoop(WriterShard& shard) {
+  std::unique_lock lock(shard.mu);
   while (true) {
-    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) {
-      if (stopping_) break;
+    shard.queue_cv.wait(lock, [&] { return shard.stopping || !shard.queue.empty(); });
+    if (shard.queue.empty()) {
+      if (shard.stopping) break;
       continue;
     }
     std::deque<IngestBatch> group;
     size_t events = 0;
-    while (!queue_.empty() && (group.empty() || events < options_.max_group_events)) {
-      events += static_cast<size_t>(queue_.front().batch.events_size());
-      group.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    while (!shard.queue.empty() && (group.empty() || events < options_.max_group_events)) {
+      events += static_cast<size_t>(shard.queue.front().batch.events_size());
+      group.push_back(std::move(shard.queue.front()));
+      shard.queue.pop_front();
     }
-    writing_ = true;
+    shard.writing = true;
     lock.unlock();
-    CommitGroup(group);
+    CommitGroup(shard, group);
     queued_events_.fetch_sub(events);
     lock.lock();
-    writing_ = false;
-    drained_cv_.notify_all();
+    shard.writing = false;
+    shard.drained_cv.notify_all();
   }
 }
 
-void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
+void StoreImpl::CommitGroup(WriterShard& shard, std::deque<IngestBatch>& group) {
   const int64_t now = options_.clock->NowNanos();
   struct Pending {
     IngestBatch* batch = nullptr;
@@ -220,14 +227,14 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
   // summaries go to flat buffers and keys to fixed-size rows: no allocation
   // per key or value, and the sort moves small rows, not strings.
   constexpr size_t kKeepBytes = 96u << 20;  // A bigger group's buffers are not kept.
-  if (write_batch_.Data().capacity() > kKeepBytes) write_batch_ = rocksdb::WriteBatch();
-  if (write_values_.capacity() > kKeepBytes) std::string().swap(write_values_);
-  rocksdb::WriteBatch& wb = write_batch_;
+  if (shard.batch.Data().capacity() > kKeepBytes) shard.batch = rocksdb::WriteBatch();
+  if (shard.values.capacity() > kKeepBytes) std::string().swap(shard.values);
+  rocksdb::WriteBatch& wb = shard.batch;
   wb.Clear();
-  write_values_.clear();
-  write_summaries_.clear();
-  write_rows_.clear();
-  write_index_.clear();
+  shard.values.clear();
+  shard.summaries.clear();
+  shard.rows.clear();
+  shard.index.clear();
   IndexKey keys[kMaxIndexKeys];
 
   for (size_t i = 0; i < group.size(); ++i) {
@@ -290,27 +297,31 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
       }
       e.set_stored_unix_nanos(now);
       Summary s = SummaryOfEvent(e, ev_site);
-      WriteRow& row = write_rows_.emplace_back();
+      WriteRow& row = shard.rows.emplace_back();
       row.num = p.num;
       row.seq = seq;
-      row.value_offset = write_values_.size();
-      e.AppendToString(&write_values_);
-      row.value_size = write_values_.size() - row.value_offset;
-      const auto summary_offset = static_cast<uint32_t>(write_summaries_.size());
-      AppendSummary(&write_summaries_, s);
-      const auto summary_size = static_cast<uint32_t>(write_summaries_.size() - summary_offset);
+      row.value_offset = shard.values.size();
+      e.AppendToString(&shard.values);
+      row.value_size = shard.values.size() - row.value_offset;
+      const auto summary_offset = static_cast<uint32_t>(shard.summaries.size());
+      AppendSummary(&shard.summaries, s);
+      const auto summary_size = static_cast<uint32_t>(shard.summaries.size() - summary_offset);
       const size_t nkeys = MakeIndexKeys(s, e.observed_unix_nanos(), p.num, seq, keys);
-      for (size_t k = 0; k < nkeys; ++k) write_index_.push_back({keys[k], summary_offset, summary_size});
+      for (size_t k = 0; k < nkeys; ++k) shard.index.push_back({keys[k], summary_offset, summary_size});
       st.Add(seq, seq);
       ++st.stored;
       ++p.result.stored;
       if (e.kind() == rampart::v1::EVENT_KIND_ALERT && e.has_alert()) {
         const rampart::v1::Alert& al = e.alert();
+        // `alerts` counts this group's alerts; the metadata is the newest seen.
         auto [u, fresh] = sig_updates.try_emplace(al.signature_id());
         if (fresh) {
           std::shared_lock meta(meta_mu_);
           auto old = signatures_.find(al.signature_id());
-          if (old != signatures_.end()) u->second = old->second;
+          if (old != signatures_.end()) {
+            u->second = old->second;
+            u->second.alerts = 0;
+          }
         }
         ++u->second.alerts;
         if (!al.signature().empty()) u->second.signature = al.signature();
@@ -348,28 +359,30 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
     delta.duplicates += p.result.duplicates;
     delta.rejected += p.result.rejected;
   }
-  std::sort(write_rows_.begin(), write_rows_.end(), [](const WriteRow& a, const WriteRow& b) {
+  std::sort(shard.rows.begin(), shard.rows.end(), [](const WriteRow& a, const WriteRow& b) {
     return a.num != b.num ? a.num < b.num : a.seq < b.seq;
   });
-  std::sort(write_index_.begin(), write_index_.end(),
+  std::sort(shard.index.begin(), shard.index.end(),
             [](const IndexRow& a, const IndexRow& b) { return a.key.view() < b.key.view(); });
   char event_key[12];
-  for (const WriteRow& r : write_rows_) {
+  for (const WriteRow& r : shard.rows) {
     for (int i = 0; i < 4; ++i) event_key[i] = static_cast<char>(r.num >> (24 - 8 * i));
     for (int i = 0; i < 8; ++i) event_key[4 + i] = static_cast<char>(r.seq >> (56 - 8 * i));
     wb.Put(events_, rocksdb::Slice(event_key, sizeof(event_key)),
-           rocksdb::Slice(write_values_.data() + r.value_offset, r.value_size));
+           rocksdb::Slice(shard.values.data() + r.value_offset, r.value_size));
   }
-  for (const IndexRow& r : write_index_) {
+  for (const IndexRow& r : shard.index) {
     wb.Put(idx_, rocksdb::Slice(r.key.bytes.data(), r.key.size),
-           rocksdb::Slice(write_summaries_.data() + r.summary_offset, r.summary_size));
+           rocksdb::Slice(shard.summaries.data() + r.summary_offset, r.summary_size));
   }
   for (const auto& [num, st] : scratch) wb.Put(ingest_cf_, IngestKey(num), IngestValue(st));
   for (const auto& [sid, info] : sig_updates) {
     std::string key;
     rocks::AppendBigEndian64(&key, sid);
+    key.push_back(static_cast<char>(shard.number));
+    const uint64_t shard_alerts = shard.signature_alerts[sid] + info.alerts;
     nlohmann::json j = {{"signature", info.signature}, {"category", info.category}, {"gid", info.gid},
-                        {"rev", info.rev},             {"alerts", info.alerts}};
+                        {"rev", info.rev},             {"alerts", shard_alerts}};
     wb.Put(sigs_, key, j.dump());
   }
 
@@ -388,8 +401,16 @@ void StoreImpl::CommitGroup(std::deque<IngestBatch>& group) {
     for (auto& [num, st] : scratch) states_[num] = std::move(st);
   }
   if (!sig_updates.empty()) {
+    for (const auto& [sid, info] : sig_updates) shard.signature_alerts[sid] += info.alerts;
     std::unique_lock meta(meta_mu_);
-    for (auto& [sid, info] : sig_updates) signatures_[sid] = std::move(info);
+    for (auto& [sid, info] : sig_updates) {
+      SignatureInfo& total = signatures_[sid];
+      total.alerts += info.alerts;
+      total.signature = std::move(info.signature);
+      total.category = std::move(info.category);
+      total.gid = info.gid;
+      total.rev = info.rev;
+    }
   }
   {
     std::lock_guard lock(counters_mu_);

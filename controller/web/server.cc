@@ -269,7 +269,11 @@ class ServerImpl final : public HttpsServer {
   uint16_t port_ = 0;
   ssl::context ssl_ctx_{ssl::context::tls_server};
   net::io_context ioc_;
-  tcp::acceptor acceptor_{ioc_};
+  // Accepting and Stop's close run on one strand: several threads run the
+  // io_context, and an accept re-armed on one while another closed the
+  // acceptor used freed reactor state (a crash at shutdown under load).
+  net::strand<net::io_context::executor_type> accept_strand_ = net::make_strand(ioc_);
+  tcp::acceptor acceptor_{accept_strand_};
   std::vector<std::thread> threads_;
 };
 

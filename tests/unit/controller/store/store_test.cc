@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
 #include <memory>
 #include <set>
 
@@ -197,6 +199,58 @@ TEST_F(StoreTest, IngestIsIdempotentAcrossRetriesAndReopen) {
   q.limit = 1000;
   EXPECT_EQ(store_->QueryEvents(q)->rows.size(), 4u);
   EXPECT_EQ(store_->QueryAlerts(q)->rows.size(), 1u);
+}
+
+TEST_F(StoreTest, WriterShardsKeepEveryAgentExactlyOnceAndTheCatalogueSummed) {
+  // Eight agents spread over the writer threads, submitting at once; each
+  // batch is sent twice, as after a lost ack.
+  constexpr int kAgents = 8, kBatches = 20, kPerBatch = 50;
+  for (int a = 0; a < kAgents; ++a) Enrol("s" + std::to_string(a), "site-" + std::to_string(a % 3));
+  std::vector<std::thread> senders;
+  std::atomic<uint64_t> stored{0}, duplicates{0};
+  for (int a = 0; a < kAgents; ++a) {
+    senders.emplace_back([&, a] {
+      const std::string agent = "s" + std::to_string(a);
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<rampart::v1::Event> events;
+        for (int i = 0; i < kPerBatch; ++i) {
+          const uint64_t seq = static_cast<uint64_t>(b * kPerBatch + i + 1);
+          events.push_back(MakeEvent(seq, seq % 10 == 0, kBase + static_cast<int64_t>(seq), 500 + seq % 3));
+        }
+        for (int twice = 0; twice < 2; ++twice) {
+          auto r = Ingest(agent, events);
+          ASSERT_TRUE(r.has_value()) << r.error();
+          stored += r->stored;
+          duplicates += r->duplicates;
+        }
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  const uint64_t total = uint64_t{kAgents} * kBatches * kPerBatch;
+  EXPECT_EQ(stored.load(), total);
+  EXPECT_EQ(duplicates.load(), total);
+  auto alerts_of = [&] {
+    uint64_t n = 0;
+    auto sigs = store_->Signatures("", 100);
+    if (sigs.has_value()) {
+      for (const auto& s : *sigs) n += s.alerts;
+    }
+    return n;
+  };
+  EXPECT_EQ(alerts_of(), total / 10);
+  Reopen();
+  EXPECT_EQ(alerts_of(), total / 10) << "each writer's share of the catalogue is persisted and summed";
+  auto sigs = store_->Signatures("", 100);
+  ASSERT_TRUE(sigs.has_value());
+  ASSERT_EQ(sigs->size(), 3u);
+  EXPECT_EQ(sigs->front().signature.rfind("ET TEST signature 5", 0), 0u);
+  for (int a = 0; a < kAgents; ++a) {
+    auto agent = store_->GetAgent("s" + std::to_string(a));
+    ASSERT_TRUE(agent.has_value());
+    EXPECT_EQ(agent->events_stored, uint64_t{kBatches} * kPerBatch);
+    EXPECT_EQ(agent->stored_through, uint64_t{kBatches} * kPerBatch);
+  }
 }
 
 TEST_F(StoreTest, AlertsAheadOfTheBacklogLeaveHolesThatCloseAfterReopen) {
