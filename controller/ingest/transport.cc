@@ -57,6 +57,7 @@ void ReadTransportConfig(config::Section c, const std::string& data_dir, Transpo
   s.Duration("alert_retention", &alert_retention, std::chrono::hours(0), std::chrono::hours(24 * 3650));
   out->store.alert_retention = std::chrono::duration_cast<std::chrono::hours>(alert_retention);
   s.Bool("sync", &out->store.sync);
+  s.Int("writer_threads", &out->store.writer_threads, 1, 16);
 
   c.String("admin_socket", &out->admin_socket);
 }

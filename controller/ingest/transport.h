@@ -25,7 +25,7 @@
 //       degraded_jitter_ms: 0
 //       degraded_jitter_ms_clear: 0
 //       degraded_clear_for: 10s
-//     store: {retention: 90d, alert_retention: 365d, sync: true}
+//     store: {retention: 90d, alert_retention: 365d, sync: true, writer_threads: 2}
 //     admin_socket: /var/lib/rampart-controller/admin.sock
 //
 // Start/Stop on the daemon's main thread.

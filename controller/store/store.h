@@ -12,8 +12,9 @@
 //
 // Thread safety: every method may be called from any thread at any time.
 // Reads see every write that returned before they started. Writes of events
-// happen on the store's own writer thread (group commit: one fsync for many
-// agents' batches); subscribers are called there too, see Subscribe().
+// happen on the store's own writer threads (Options::writer_threads; each
+// agent always on the same one; group commit: one fsync for many agents'
+// batches); subscribers are called there too, see Subscribe().
 //
 // Identities: an agent id is the CN of the agent's certificate (assigned by
 // the controller at enrolment); a site is named by its id ([a-z0-9-]{1,63},
@@ -382,10 +383,11 @@ class Store {
 
   // --- Subscriptions (notifications, the live feed) ---
 
-  // `callback` is called on the store's writer thread once per matching
-  // event, after the event is durable, in commit order. It must be quick and
-  // must not block (copy what it needs and hand it to its own thread): the
-  // writer thread acknowledges agents only after callbacks return.
+  // `callback` is called on a store writer thread once per matching event,
+  // after the event is durable: one call at a time, in commit order for each
+  // agent (agents on different writer threads interleave). It must be quick
+  // and must not block (copy what it needs and hand it to its own thread):
+  // the writer acknowledges agents only after callbacks return.
   virtual Subscription Subscribe(const EventFilter& filter,
                                  std::function<void(const EventRecord&)> callback) = 0;
   // Link and agent state changes, after they are durable, on the thread
