@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/ship/batch_encoding.h"
 #include "agent/ship/health.h"
 #include "agent/ship/prober.h"
 #include "common/log/log.h"
@@ -31,49 +32,6 @@ using agent_store::OutboxEntry;
 using agent_store::SeqRange;
 
 constexpr char kStreamMethod[] = "/rampart.v1.AgentService/Stream";
-
-void AppendVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void AppendField(std::string* out, uint32_t field, std::string_view bytes) {
-  AppendVarint(out, (uint64_t{field} << 3) | 2);
-  AppendVarint(out, bytes.size());
-  out->append(bytes);
-}
-
-// AgentMessage{batch: EventBatch{...}} written directly from the spool's
-// serialized events: no parse and re-serialize per event.
-std::string EncodeBatch(const std::vector<OutboxEntry>& entries, size_t begin, size_t end, bool backlog,
-                        const std::vector<SeqRange>& gone, uint64_t batch_id) {
-  std::string body;
-  size_t size = 16;
-  for (size_t i = begin; i < end; ++i) size += entries[i].event.size() + 6;
-  body.reserve(size);
-  for (size_t i = begin; i < end; ++i) AppendField(&body, 1, entries[i].event);
-  if (backlog) {
-    AppendVarint(&body, (2 << 3) | 0);
-    AppendVarint(&body, 1);
-  }
-  for (const SeqRange& g : gone) {
-    std::string r;
-    AppendVarint(&r, (1 << 3) | 0);
-    AppendVarint(&r, g.first);
-    AppendVarint(&r, (2 << 3) | 0);
-    AppendVarint(&r, g.last);
-    AppendField(&body, 3, r);
-  }
-  AppendVarint(&body, (4 << 3) | 0);
-  AppendVarint(&body, batch_id);
-  std::string msg;
-  msg.reserve(body.size() + 8);
-  AppendField(&msg, 2, body);
-  return msg;
-}
 
 grpc::ByteBuffer ToBuffer(std::string bytes) {
   auto* owned = new std::string(std::move(bytes));
@@ -620,7 +578,7 @@ class ShipperImpl final : public Shipper {
         }
         if (!entries.empty() || !gone.empty()) {
           const uint64_t id = ++batch_id;
-          call->Write(EncodeBatch(entries, 0, entries.size(), backlog, gone, id));
+          call->Write(detail::EncodeBatch(entries, backlog, gone, id));
           in_flight[id] = entries.size();
           std::lock_guard lock(stats_mu_);
           ++stats_.batches_sent;

@@ -9,7 +9,7 @@
 //       listen: 0.0.0.0:4317
 //       pki_dir: /var/lib/rampart-controller/pki   # ca.crt ca.key server.crt server.key
 //       heartbeat_interval: 10s
-//       max_batches_in_flight: 8
+//       max_batches_in_flight: 4
 //       token_ttl: 24h              # default lifetime of enrolment tokens
 //       certificate_validity: 90d   # agent certificates (renewed at two thirds)
 //     links:                        # WAN link health (controller/links/monitor.h)
