@@ -159,7 +159,9 @@ class TransportImpl final : public AgentTransport {
     } else {
       j["stream"] = {{"connected", false}, {"enrolled", false}};
     }
-    Status s = tls::WriteFileAtomically(data_dir_ + "/status.json", j.dump(2) + "\n", 0644);
+    // Not fsynced: every figure in it is durable in the spool already, and
+    // it is rewritten within a second.
+    Status s = tls::WriteFileAtomically(data_dir_ + "/status.json", j.dump(2) + "\n", 0644, tls::FileSync::kAtomicOnly);
     if (!s.ok() && !status_warned_) {
       log::Warn("agent", "cannot write status file", {{"error", s}});
       status_warned_ = true;

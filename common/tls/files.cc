@@ -12,7 +12,7 @@
 
 namespace rampart::tls {
 
-Status WriteFileAtomically(const std::string& path, std::string_view content, unsigned mode) {
+Status WriteFileAtomically(const std::string& path, std::string_view content, unsigned mode, FileSync sync) {
   const std::string tmp = path + ".tmp-" + RandomToken(6);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError(errno, "cannot create " + tmp);
@@ -35,7 +35,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view content, un
     }
     rest.remove_prefix(static_cast<size_t>(n));
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((sync == FileSync::kDurable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
     return ErrnoError(e, "cannot flush " + tmp);
@@ -45,6 +45,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view content, un
     ::unlink(tmp.c_str());
     return ErrnoError(e, "cannot move " + tmp + " to " + path);
   }
+  if (sync == FileSync::kAtomicOnly) return Status::Ok();
   // Make the rename itself durable.
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
