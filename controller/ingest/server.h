@@ -46,8 +46,7 @@ struct Options {
   // latency; fewer bounds the controller's memory per agent. Four 1000-event
   // batches keep a backlog draining at the default 5,000 events/s over
   // round trips of up to 0.8 s, and 500 agents' batches in flight stay near
-  // a gigabyte; with 8, the bench's 500 agents spent ~1.9 us more per event
-  // (12.5 us with 2, 13.3 with 4, 14.4 with 8; transport_bench).
+  // a gigabyte (with 8, 2.3 GB; docs/PERFORMANCE.md compares the two).
   uint32_t max_batches_in_flight = 4;
   // Above this many events queued for the store (all agents), streams with
   // a batch already in flight are not read until it is acknowledged.
