@@ -32,6 +32,8 @@ using agent_store::OutboxEntry;
 using agent_store::SeqRange;
 
 constexpr char kStreamMethod[] = "/rampart.v1.AgentService/Stream";
+// Events in a stream's first batch; see the slow start in Run.
+constexpr size_t kFirstBatchEvents = 64;
 
 grpc::ByteBuffer ToBuffer(std::string bytes) {
   auto* owned = new std::string(std::move(bytes));
@@ -466,6 +468,14 @@ class ShipperImpl final : public Shipper {
     double tokens = 0;
     int64_t tokens_at = MonotonicNanos();
     std::vector<OutboxEntry> entries;
+    // Slow start: the first batches of a stream are small and every
+    // acknowledged batch doubles the size, up to batch_max_events. After a
+    // controller restart every agent reconnects at once; with full-size
+    // batches their first ones all arrive together, interleaved on the
+    // controller's reads, and the store idles until hundreds of megabytes
+    // have crossed. Small first batches are stored and acknowledged within
+    // one round trip, and on a link that just came back a cut costs little.
+    size_t batch_limit = std::min(o_.batch_max_events, kFirstBatchEvents);
     bool draining = false;
     int64_t drain_deadline = 0;
 
@@ -491,7 +501,7 @@ class ShipperImpl final : public Shipper {
           acked += r.last() - r.first() + 1;
         }
         RAMPART_RETURN_IF_ERROR(outbox_.Ack(ranges));
-        in_flight.erase(m.ack().batch_id());
+        if (in_flight.erase(m.ack().batch_id()) > 0) batch_limit = std::min(o_.batch_max_events, batch_limit * 2);
         for (const SeqRange& r : ranges) {
           for (auto it = ahead.lower_bound(r.first); it != ahead.end() && *it <= r.last;) it = ahead.erase(it);
         }
@@ -545,7 +555,7 @@ class ShipperImpl final : public Shipper {
             continue;
           }
         }
-        size_t limit = o_.batch_max_events;
+        size_t limit = batch_limit;
         if (!alerts_lane && backlog && o_.backlog_events_per_second > 0) {
           const double rate = o_.backlog_events_per_second;
           tokens = std::min(rate, tokens + rate * static_cast<double>(now - tokens_at) / 1e9);

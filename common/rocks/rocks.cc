@@ -5,6 +5,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 
 #include <algorithm>
 #include <cstdarg>
@@ -75,6 +76,19 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const Options& o, const std::shared_p
       for (auto& c : cf.compression_per_level) {
         if (c == rocksdb::kNoCompression) c = rocksdb::kLZ4Compression;
       }
+      // Keys of many agents (and of every site, kind and signature) are
+      // interleaved, so each level-0 file overlaps the whole bottom level
+      // and every compaction rewrites it: eight files per compaction
+      // instead of four halve that work. ZSTD level 1 keeps most of the
+      // bottom level's space saving for less CPU than the default level 3
+      // (measured with bench/transport_bench: see docs/PERFORMANCE.md).
+      cf.level0_file_num_compaction_trigger = 8;
+      cf.bottommost_compression_opts.level = 1;
+      cf.bottommost_compression_opts.enabled = true;
+      // A write batch's keys arrive sorted (controller_store sorts them) but
+      // land between other agents' keys: with a hint, each insert starts
+      // from the previous one's position instead of the skiplist's head.
+      cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
       break;
     case Workload::kSmall:
       cf.max_write_buffer_number = 2;

@@ -84,7 +84,10 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1:
   bool finish_deferred_ = false;
   grpc::Status finish_status_;
   uint32_t in_flight_ = 0;
-  v1::AgentMessage in_;
+  // The message being read lives in its own arena; a batch takes the arena
+  // with it to the store's writer, which frees it in one go after the write.
+  std::unique_ptr<google::protobuf::Arena> in_arena_;
+  v1::AgentMessage* in_ = nullptr;
   std::deque<v1::ControllerMessage> out_;
 };
 
@@ -198,7 +201,14 @@ void StreamReactor::MaybeRead() {
   if (in_flight_ >= service_->options.max_batches_in_flight) return;
   if (in_flight_ > 0 && service_->writer.counters().queued_events > service_->options.max_queued_events) return;
   reading_ = true;
-  StartRead(&in_);
+  if (in_arena_ == nullptr) {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 16 << 10;  // An idle stream holds one block.
+    o.max_block_size = 256 << 10;   // A full batch (up to 1 MiB) takes about eight.
+    in_arena_ = std::make_unique<google::protobuf::Arena>(o);
+  }
+  if (in_ == nullptr) in_ = google::protobuf::Arena::CreateMessage<v1::AgentMessage>(in_arena_.get());
+  StartRead(in_);
 }
 
 void StreamReactor::OnReadDone(bool ok) {
@@ -213,24 +223,29 @@ void StreamReactor::OnReadDone(bool ok) {
   }
   if (finished_) return;
   HandleMessage();
+  if (in_arena_ != nullptr) {
+    // Not a batch (those took the arena): drop what the message used.
+    in_ = nullptr;
+    in_arena_->Reset();
+  }
   MaybeRead();
 }
 
 void StreamReactor::HandleMessage() {
   if (service_->links && hello_) service_->links->Heard(peer_.agent_id);
-  switch (in_.body_case()) {
+  switch (in_->body_case()) {
     case v1::AgentMessage::kHello:
-      HandleHello(in_.hello());
+      HandleHello(in_->hello());
       break;
     case v1::AgentMessage::kBatch:
       if (!hello_) {
         FinishOnce(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "send Hello first"));
         return;
       }
-      HandleBatch(in_.mutable_batch());
+      HandleBatch(in_->mutable_batch());
       break;
     case v1::AgentMessage::kHeartbeat:
-      if (hello_) HandleHeartbeat(in_.heartbeat());
+      if (hello_) HandleHeartbeat(in_->heartbeat());
       break;
     case v1::AgentMessage::kGoodbye:
       goodbye_ = true;
@@ -284,8 +299,9 @@ void StreamReactor::HandleBatch(v1::EventBatch* batch) {
   b.agent_id = peer_.agent_id;
   const uint64_t batch_id = batch->batch_id();
   for (const v1::SequenceRange& g : batch->gone()) b.gone.push_back({g.first(), g.last()});
-  b.batch.Swap(batch);
-  b.batch.clear_gone();
+  b.arena = std::move(in_arena_);
+  b.arena_batch = batch;
+  in_ = nullptr;
   ++in_flight_;
   std::shared_ptr<Shared> shared = shared_;
   b.done = [shared, batch_id](Result<cs::IngestResult> r) {

@@ -149,7 +149,7 @@ StoreImpl::WriterShard& StoreImpl::ShardOf(std::string_view agent_id) {
 }
 
 uint64_t StoreImpl::Submit(IngestBatch batch) {
-  const uint64_t n = static_cast<uint64_t>(batch.batch.events_size());
+  const uint64_t n = static_cast<uint64_t>(batch.events().events_size());
   WriterShard& shard = ShardOf(batch.agent_id);
   uint64_t queued;
   {
@@ -191,7 +191,7 @@ void StoreImpl::WriterLoop(WriterShard& shard) {
     std::deque<IngestBatch> group;
     size_t events = 0;
     while (!shard.queue.empty() && (group.empty() || events < options_.max_group_events)) {
-      events += static_cast<size_t>(shard.queue.front().batch.events_size());
+      events += static_cast<size_t>(shard.queue.front().events().events_size());
       group.push_back(std::move(shard.queue.front()));
       shard.queue.pop_front();
     }
@@ -275,7 +275,7 @@ void StoreImpl::CommitGroup(WriterShard& shard, std::deque<IngestBatch>& group) 
     }
     IngestState& st = sit->second;
     ++delta.batches;
-    for (rampart::v1::Event& e : *b.batch.mutable_events()) {
+    for (rampart::v1::Event& e : *b.events().mutable_events()) {
       const uint64_t seq = e.sequence();
       if (seq == 0 || e.eve_json().empty()) {
         ++p.result.rejected;
@@ -286,7 +286,9 @@ void StoreImpl::CommitGroup(WriterShard& shard, std::deque<IngestBatch>& group) 
         ++p.result.duplicates;
         continue;
       }
-      e.set_agent_id(b.agent_id);
+      // The key holds the agent (its number; readers map it back to the
+      // id), so the value does not repeat it, whatever the message said.
+      e.clear_agent_id();
       uint32_t ev_site = site_num;
       if (controller) {
         std::shared_lock meta(meta_mu_);

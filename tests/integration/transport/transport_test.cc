@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <deque>
 #include <filesystem>
 #include <set>
@@ -251,6 +253,61 @@ TEST_F(TransportTest, EnrolsAndStreamsEverythingExactlyOnce) {
   // A clean stop says goodbye: "stopped", not "down".
   a.shipper->Stop(std::chrono::seconds(2));
   ASSERT_TRUE(Eventually([&] { return store_->GetAgent(a.identity.agent_id)->state == cs::AgentState::kStopped; }));
+}
+
+// The agent's spool, recording how many events the shipper asked for in
+// each in-order read (the size of the batch it was building).
+class RecordingOutbox final : public agent_store::Outbox {
+ public:
+  explicit RecordingOutbox(agent_store::Outbox& spool) : spool_(spool) {}
+  Result<size_t> Read(agent_store::Lane lane, uint64_t after, size_t max_events, size_t max_bytes,
+                      std::vector<agent_store::OutboxEntry>* out) override {
+    if (lane == agent_store::Lane::kAll) {
+      std::lock_guard lock(mu_);
+      limits_.push_back(max_events);
+    }
+    return spool_.Read(lane, after, max_events, max_bytes, out);
+  }
+  Status Ack(std::span<const agent_store::SeqRange> ranges) override { return spool_.Ack(ranges); }
+  std::vector<agent_store::SeqRange> Gone() override { return spool_.Gone(); }
+  bool WaitForAppend(uint64_t after, std::chrono::milliseconds timeout) override {
+    return spool_.WaitForAppend(after, timeout);
+  }
+  Status Renumber(uint64_t next) override { return spool_.Renumber(next); }
+  agent_store::OutboxStats Stats() const override { return spool_.Stats(); }
+  std::vector<size_t> limits() const {
+    std::lock_guard lock(mu_);
+    return limits_;
+  }
+
+ private:
+  agent_store::Outbox& spool_;
+  mutable std::mutex mu_;
+  std::vector<size_t> limits_;
+};
+
+TEST_F(TransportTest, AStreamStartsWithSmallBatchesThatGrowWithEachAck) {
+  Agent& a = NewAgent("site-a");
+  Append(a, 0, 3000);
+  RecordingOutbox outbox(*a.spool);
+  ship::ShipperOptions o;
+  o.identity = a.identity;
+  o.data_dir = a.dir;
+  o.reconnect_initial = std::chrono::milliseconds(100);
+  o.backlog_events_per_second = 0;  // Unpaced: the limit is the slow start's alone.
+  o.batch_max_events = 500;
+  auto s = ship::Shipper::Start(o, outbox);
+  ASSERT_TRUE(s.has_value()) << s.error();
+  ASSERT_TRUE(Eventually([&] { return Stored(a) == 3000; })) << Stored(a);
+  (*s)->Stop(std::chrono::seconds(2));
+  ExpectExactlyOnce(a, 3000);
+  // 64 events first; each acknowledged batch doubles it up to the maximum.
+  const std::vector<size_t> limits = outbox.limits();
+  ASSERT_FALSE(limits.empty());
+  EXPECT_EQ(limits.front(), 64u);
+  EXPECT_TRUE(std::is_sorted(limits.begin(), limits.end()));
+  EXPECT_EQ(limits.back(), 500u);
+  EXPECT_THAT(limits, ::testing::Contains(128u));
 }
 
 TEST_F(TransportTest, ControllerRestartMidStreamLosesAndDuplicatesNothing) {

@@ -132,6 +132,24 @@ TEST(CodecTest, SummaryAndPositionRoundTrip) {
   EXPECT_EQ(back->stored_nanos, 42);
   EXPECT_FALSE(detail::DecodeSummary("").has_value());
   EXPECT_FALSE(detail::DecodeSummary(detail::EncodeSummary(s) + "x").has_value());
+  // An IPv4 address takes 4 bytes (length 4); stores written before that
+  // hold it IPv4-mapped in 16 bytes, and both read back the same.
+  detail::Summary v4 = s;
+  v4.dest = detail::ParseAddress("198.51.100.7");
+  const std::string compact = detail::EncodeSummary(v4);
+  EXPECT_EQ(compact.size(), detail::EncodeSummary(s).size() - 12);
+  std::string legacy = compact;
+  const size_t dest_at = compact.size() - 8 - 5;  // Before stored_nanos: length byte and 4 bytes.
+  ASSERT_EQ(legacy[dest_at], 4);
+  legacy.replace(dest_at, 5, std::string("\x10\0\0\0\0\0\0\0\0\0\0\xff\xff", 13) + compact.substr(dest_at + 1, 4));
+  for (const std::string& bytes : {compact, legacy}) {
+    auto read = detail::DecodeSummary(bytes);
+    ASSERT_TRUE(read.has_value());
+    EXPECT_EQ(detail::FormatAddress(*read->src), "192.0.2.1");
+    EXPECT_EQ(detail::FormatAddress(*read->dest), "198.51.100.7");
+    EXPECT_EQ(read->stored_nanos, 42);
+  }
+  EXPECT_FALSE(detail::DecodeSummary(compact.substr(0, compact.size() - 10)).has_value());
   // Negative and positive times keep their order in keys.
   EXPECT_LT(detail::EncodePosition(-5, 9, 9), detail::EncodePosition(3, 0, 0));
   auto p = detail::DecodePosition(detail::EncodePosition(-5, 3, 77));
