@@ -85,10 +85,6 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const Options& o, const std::shared_p
       cf.level0_file_num_compaction_trigger = 8;
       cf.bottommost_compression_opts.level = 1;
       cf.bottommost_compression_opts.enabled = true;
-      // A write batch's keys arrive sorted (controller_store sorts them) but
-      // land between other agents' keys: with a hint, each insert starts
-      // from the previous one's position instead of the skiplist's head.
-      cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
       break;
     case Workload::kSmall:
       cf.max_write_buffer_number = 2;
@@ -190,13 +186,26 @@ Result<std::unique_ptr<Database>> Database::Open(const Options& o) {
   }
   const rocksdb::ColumnFamilyOptions cfo = FamilyOptions(o, cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& n : names) descriptors.emplace_back(n, cfo);
+  for (const std::string& n : names) {
+    descriptors.emplace_back(n, cfo);
+    if (std::find(o.sorted_insert_families.begin(), o.sorted_insert_families.end(), n) !=
+        o.sorted_insert_families.end()) {
+      // One hint per memtable (an empty prefix): the batch is sorted as a whole.
+      descriptors.back().options.memtable_insert_with_hint_prefix_extractor.reset(
+          rocksdb::NewFixedPrefixTransform(0));
+    }
+  }
 
   std::unique_ptr<Database> db(new Database());
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(dbo, o.path, descriptors, &db->handles_, &raw);
   if (!s.ok()) return FromRocks(s, "cannot open database " + o.path);
   db->db_.reset(raw);
+  for (size_t i = 0; i < db->handles_.size() && i < descriptors.size(); ++i) {
+    if (descriptors[i].options.memtable_insert_with_hint_prefix_extractor) {
+      db->sorted_insert_ids_.push_back(db->handles_[i]->GetID());
+    }
+  }
   db->names_ = std::move(names);
   db->path_ = o.path;
   return db;
@@ -261,6 +270,10 @@ Result<uint64_t> Database::ScanReverse(rocksdb::ColumnFamilyHandle* cf, std::str
 Status Database::DeleteRange(rocksdb::ColumnFamilyHandle* cf, std::string_view begin, std::string_view end,
                              Durability durability) {
   RAMPART_CHECK(cf != nullptr) << "unknown column family";
+  if (std::find(sorted_insert_ids_.begin(), sorted_insert_ids_.end(), cf->GetID()) != sorted_insert_ids_.end()) {
+    return FailedPreconditionError("delete range in column family '" + cf->GetName() +
+                                   "': it uses memtable insert hints (see rocks::Options::sorted_insert_families)");
+  }
   return FromRocks(db_->DeleteRange(WriteOptionsFor(durability), cf, rocksdb::Slice(begin.data(), begin.size()),
                                     rocksdb::Slice(end.data(), end.size())),
                    "delete range");

@@ -44,6 +44,13 @@ struct Options {
   // are large and steady (the controller's store); it costs a compression
   // context (about a megabyte), so small databases leave it off.
   bool compress_wal = false;
+  // Families whose write batches come sorted by key but land between keys
+  // already there (many agents' interleaved keys): each memtable insert
+  // starts from the previous one's position (RocksDB's insert hint) instead
+  // of the skiplist's head. DeleteRange is refused on them: RocksDB 7.8
+  // keeps one hint per memtable for both its point and range-tombstone
+  // skiplists, and a hint from one corrupts the other.
+  std::vector<std::string> sorted_insert_families;
 };
 
 // How durable a write must be before the call returns.
@@ -107,6 +114,7 @@ class Database {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> names_;
+  std::vector<uint32_t> sorted_insert_ids_;  // Column family ids; see Options.
 };
 
 // RocksDB's status as ours, with `context` in front of the message.

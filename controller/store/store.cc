@@ -403,6 +403,7 @@ Status StoreImpl::Init() {
   ro.write_buffer_bytes = options_.write_buffer_bytes;
   ro.max_total_wal_bytes = 1ull << 30;
   ro.compress_wal = true;
+  ro.sorted_insert_families = {kEventsCf, kIdxCf};  // CommitGroup sorts each batch's keys.
   RAMPART_ASSIGN_OR_RETURN(db_, rocks::Database::Open(ro));
   events_ = db_->Family(kEventsCf);
   idx_ = db_->Family(kIdxCf);
