@@ -248,7 +248,8 @@ TEST_F(TransportTest, EnrolsAndStreamsEverythingExactlyOnce) {
   EXPECT_EQ(agent->version, "test-agent");
   EXPECT_GT(agent->health.rss_bytes, 0u);
   EXPECT_TRUE(agent->connected);
-  EXPECT_EQ(store_->GetSite("site-a")->link.state, cs::LinkState::kUp);
+  // The site follows its agents' states, recorded just after them.
+  EXPECT_TRUE(Eventually([&] { return store_->GetSite("site-a")->link.state == cs::LinkState::kUp; }));
   ASSERT_TRUE(Eventually([&] { return a.shipper->Stats().probes_received > 0; }));
   // A clean stop says goodbye: "stopped", not "down".
   a.shipper->Stop(std::chrono::seconds(2));
