@@ -13,6 +13,8 @@
 //      event, which a shared machine's noise moves less);
 //   2. the backlog drain rate of one agent with a real spool (fsynced, on
 //      disk) holding a backlog, unpaced;
+//   2b. the first page of the store's lists (all events, flows, a site, an
+//      agent, alerts; deep in the list of all events) on what was stored;
 //   3. an idle rampart-agent process (the real binary, enrolled, connected,
 //      heartbeats and probes on): RSS and CPU over a window.
 //
@@ -223,6 +225,11 @@ Status StartController(Controller* c) {
   links::Options lo;
   lo.reflector_listen = "127.0.0.1:0";
   lo.secret_path = c->dir + "/links.key";
+  // Simulated agents do not probe (what is measured is the stream) and
+  // heartbeat every 10 s, so an agent done with its events would count as
+  // silent after the default 5 s, and the stored events would fill with
+  // its up/down changes.
+  lo.dead_after = std::chrono::seconds(120);
   RAMPART_ASSIGN_OR_RETURN(c->links, links::Monitor::Start(lo, *c->store));
   ingest::Options io;
   io.listen = "127.0.0.1:0";
@@ -429,6 +436,56 @@ int StoreOnly(Controller& c, int agents, uint64_t per_agent) {
   return 0;
 }
 
+// Queries on what the throughput phase stored (5,000,000 events of 150
+// sites with the default flags): the first page of 50 rows, median of 21
+// calls each. The list of all events merges every site's index range.
+int Queries(Controller& c) {
+  auto agents = c.store->ListAgents("site-7");
+  if (!agents.has_value() || agents->empty()) return 1;
+  struct Named {
+    const char* name;
+    cs::Query query;
+    bool alerts = false;
+  };
+  std::vector<Named> queries(6);
+  queries[0].name = "all events";
+  queries[1].name = "flows";
+  queries[1].query.kinds = {cs::EventKind::kFlow};
+  queries[2].name = "one site's events";
+  queries[2].query.sites = {"site-7"};
+  queries[3].name = "one agent's events";
+  queries[3].query.agents = {agents->front().id};
+  queries[4].name = "alerts";
+  queries[4].alerts = true;
+  queries[5].name = "all events, page 21 (keyset cursor)";
+  std::printf("queries on the stored events (first page of 50 rows, median of 21 calls):\n");
+  for (Named& n : queries) {
+    n.query.limit = 50;
+    if (std::string_view(n.name).starts_with("all events, page")) {
+      for (int page = 1; page < 21; ++page) {
+        auto p = c.store->QueryEvents(n.query);
+        if (!p.has_value() || p->next_cursor.empty()) return 1;
+        n.query.cursor = p->next_cursor;
+      }
+    }
+    std::vector<double> ms;
+    size_t rows = 0;
+    uint64_t examined = 0;
+    for (int i = 0; i < 21; ++i) {
+      const int64_t t0 = MonotonicNanos();
+      auto p = n.alerts ? c.store->QueryAlerts(n.query) : c.store->QueryEvents(n.query);
+      ms.push_back(static_cast<double>(MonotonicNanos() - t0) / 1e6);
+      if (!p.has_value()) return 1;
+      rows = p->rows.size();
+      examined = p->examined;
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("  %-38s %6.2f ms (%zu rows, %llu index rows examined)\n", n.name, ms[ms.size() / 2], rows,
+                static_cast<unsigned long long>(examined));
+  }
+  return 0;
+}
+
 int Drain(Controller& c, uint64_t backlog) {
   auto id = EnrollOne(c, c.dir + "/drain", 0);
   if (!id) return 1;
@@ -600,6 +657,7 @@ int main(int argc, char** argv) {
     return rc;
   }
   int rc = rampart::Throughput(c, agents, per_agent, wave);
+  if (rc == 0) rc = rampart::Queries(c);
   if (rc == 0) rc = rampart::Drain(c, backlog);
   if (rc == 0 && !skip_idle) rc = rampart::Idle(c, idle_seconds);
   c.server->Shutdown(std::chrono::seconds(2));

@@ -208,6 +208,20 @@ std::optional<Summary> DecodeSummary(std::string_view bytes) {
   return s;
 }
 
+bool KindHasOwnIndex(uint8_t kind) {
+  // Numbers of rampart.v1.EventKind (this file does not depend on the proto).
+  constexpr uint8_t kFlow = 2, kDns = 3, kHttp = 4, kTls = 5, kStats = 10, kLinkProbe = 11;
+  switch (kind) {
+    case kFlow:
+    case kDns:
+    case kHttp:
+    case kTls:
+    case kStats:
+    case kLinkProbe: return false;
+    default: return true;
+  }
+}
+
 size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq, IndexKey* out) {
   char pos[kPositionSize];
   const uint64_t t = static_cast<uint64_t>(ts) ^ 0x8000000000000000ull;
@@ -227,11 +241,9 @@ size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq,
   };
   char site[4];
   be32(s.site, site);
-  const char none = 0;
-  add('T', &none, 0);
   add('S', site, 4);
   const char kind = static_cast<char>(s.kind);
-  add('K', &kind, 1);
+  if (KindHasOwnIndex(s.kind)) add('K', &kind, 1);
   if (s.kind == kAlertKind) {
     const char sev = static_cast<char>(s.severity);
     add('V', &sev, 1);

@@ -9,14 +9,23 @@
 // agent's number in the store's dictionary, the agent's sequence. The value
 // is the event's Summary, so a list never opens the event itself.
 //
-//   T ts a s                all events by time
-//   S site(4) ts a s        all events by site
-//   K kind(1) ts a s        all events by kind (alerts: K\x01)
+//   S site(4) ts a s        every event, by site (site 0: none)
+//   K kind(1) ts a s        events of the kinds with their own index
+//                           (KindHasOwnIndex; alerts: K\x01)
 //   V sev(1) ts a s         alerts by severity
 //   G sid(8) ts a s         alerts by signature id
 //   A agent(4) ts a s       alerts by agent
 //   L site(4) ts a s        alerts by site
 //   I ip(16) ts a s         alerts by address (source and destination)
+//
+// There is no index of all events by time: the list of every event merges
+// the sites' S ranges (the query API's keyset pagination works the same on
+// a merge), and bulk telemetry has no K rows. Each index row is a memtable
+// insert, a flush and compactions' worth of work for every event; an
+// all-events index interleaving every agent was the writer's single largest
+// cost (docs/PERFORMANCE.md). Stores written before hold T (all events by
+// time) and K rows for every kind; queries never read T, and retention
+// deletes both.
 
 #include <array>
 #include <cstdint>
@@ -71,6 +80,18 @@ void AppendSummary(std::string* out, const Summary& s);  // The same bytes, appe
 // nullopt for anything that is not an encoding this version wrote.
 std::optional<Summary> DecodeSummary(std::string_view bytes);
 
+// Whether events of this kind get K rows. Kinds every sensor emits in bulk
+// (flows, DNS, HTTP and TLS records, sensor counters, probe results) do
+// not: they are most of what the site index holds, so a site merge with a
+// kind filter lists them at little cost, and a kind index would cost every
+// such event a second row. Alerts, anomalies, host events and link states
+// are what analysts look for among millions of others, so they keep theirs.
+bool KindHasOwnIndex(uint8_t kind);
+
+// Tag of the old all-events time index (stores written before); only
+// retention reads it, to delete it.
+inline constexpr char kOldTimeIndexTag = 'T';
+
 // Every index key of one event (alerts get the alert indexes too).
 std::vector<std::string> IndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq);
 
@@ -81,7 +102,7 @@ struct IndexKey {
   uint8_t size = 0;
   std::string_view view() const { return {bytes.data(), size}; }
 };
-inline constexpr size_t kMaxIndexKeys = 9;
+inline constexpr size_t kMaxIndexKeys = 8;
 // Writes the keys IndexKeys returns, in the same order, into `out`; returns
 // how many (at most kMaxIndexKeys).
 size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq, IndexKey* out);

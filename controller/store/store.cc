@@ -695,10 +695,27 @@ Result<Page> StoreImpl::Run(const Query& q, bool alerts_only) const {
     }
   } else if (!site_nums.empty()) {
     for (uint32_t s : site_nums) prefixes.push_back(u32('S', s));
-  } else if (!kinds.empty()) {
+  } else if (!kinds.empty() && std::all_of(kinds.begin(), kinds.end(), KindHasOwnIndex)) {
     for (uint8_t k : kinds) prefixes.push_back(std::string{'K', static_cast<char>(k)});
   } else {
-    prefixes.push_back("T");
+    // Every event has one S row: the sites of the agents asked for, or all
+    // of them (site 0: events of no site), merged by position below.
+    std::set<uint32_t> sites;
+    bool every_site = agent_nums.empty();
+    for (uint32_t a : agent_nums) {
+      auto id = agent_by_num_.find(a);
+      auto e = id == agent_by_num_.end() ? agents_.end() : agents_.find(id->second);
+      if (e == agents_.end()) {
+        every_site = true;  // Not enrolled ("controller"): its events name any site.
+        break;
+      }
+      sites.insert(e->second.site_num);
+    }
+    if (every_site) {
+      sites = {0};
+      for (const auto& [num, id] : site_by_num_) sites.insert(num);
+    }
+    for (uint32_t s : sites) prefixes.push_back(u32('S', s));
   }
 
   struct Range {
@@ -743,33 +760,43 @@ Result<Page> StoreImpl::Run(const Query& q, bool alerts_only) const {
     ranges.push_back(std::move(r));
   }
 
+  // A heap of the ranges by their next position: the merge of all sites'
+  // ranges costs log(sites) per row examined, not the number of sites.
+  auto position = [](const Range* r) { return r->it->key().ToStringView().substr(r->prefix_len); };
+  auto later_in_page = [&](const Range* a, const Range* b) {
+    return q.oldest_first ? position(a) > position(b) : position(a) < position(b);
+  };
+  std::vector<Range*> heap;
+  for (auto& r : ranges) {
+    if (r->it->Valid()) {
+      heap.push_back(r.get());
+    } else if (!r->it->status().ok()) {
+      return rocks::FromRocks(r->it->status(), "query");
+    }
+  }
+  std::make_heap(heap.begin(), heap.end(), later_in_page);
+
   Page page;
   std::string last_position;
   const uint64_t max_examined = options_.query.max_examined;
   while (true) {
-    Range* best = nullptr;
-    std::string_view best_pos;
-    for (auto& r : ranges) {
-      if (!r->it->Valid()) continue;
-      const std::string_view pos = r->it->key().ToStringView().substr(r->prefix_len);
-      if (!best || (q.oldest_first ? pos < best_pos : pos > best_pos)) {
-        best = r.get();
-        best_pos = pos;
-      }
-    }
-    if (!best) {
-      for (auto& r : ranges) {
-        if (!r->it->status().ok()) return rocks::FromRocks(r->it->status(), "query");
-      }
-      last_position.clear();  // Exhausted: no next page.
-      break;
-    }
+    if (heap.empty()) break;  // Exhausted: no next page.
     if (page.rows.size() >= q.limit || page.examined >= max_examined) break;  // More remain.
+    std::pop_heap(heap.begin(), heap.end(), later_in_page);
+    Range* best = heap.back();
+    heap.pop_back();
     ++page.examined;
+    const std::string_view best_pos = position(best);
     last_position.assign(best_pos);
     const auto pos = DecodePosition(best_pos);
     const auto s = DecodeSummary(best->it->value().ToStringView());
     if (q.oldest_first) best->it->Next(); else best->it->Prev();
+    if (best->it->Valid()) {
+      heap.push_back(best);
+      std::push_heap(heap.begin(), heap.end(), later_in_page);
+    } else if (!best->it->status().ok()) {
+      return rocks::FromRocks(best->it->status(), "query");
+    }
     if (!pos || !s) continue;  // Not ours; never written by this version.
     if (alerts_only && s->kind != static_cast<uint8_t>(EventKind::kAlert)) continue;
     if (!kinds.empty() && !kinds.contains(s->kind)) continue;
@@ -781,6 +808,7 @@ Result<Page> StoreImpl::Run(const Query& q, bool alerts_only) const {
     if (address && !((s->src && *s->src == *address) || (s->dest && *s->dest == *address))) continue;
     page.rows.push_back(ToSummary(*s, *pos));
   }
+  if (heap.empty()) last_position.clear();
   if (!last_position.empty()) page.next_cursor = EncodeCursor(last_position, q.oldest_first);
   return page;
 }
@@ -1192,34 +1220,81 @@ Result<uint64_t> StoreImpl::RunRetention() {
   const int64_t event_cutoff = cutoff(options_.retention);
   const int64_t alert_cutoff = options_.alert_retention.count() == 0 ? event_cutoff : cutoff(options_.alert_retention);
   uint64_t deleted = 0;
+  // Deletes what `range` holds before `end` in batches of 10,000 rows: each
+  // row `sweep` keeps is passed over, each it takes goes with its event and
+  // every index row of it (and the scanned row itself, for rows of the old
+  // layout that IndexKeys no longer names).
+  enum class Sweep { kKeep, kEvent, kRowOnly };
+  auto sweep = [&](const std::string& prefix, const std::string& end,
+                   const std::function<Sweep(const Summary&)>& take) -> Status {
+    std::string begin = prefix;
+    while (true) {
+      rocksdb::WriteBatch batch;
+      uint64_t events_in_batch = 0;
+      std::string last;
+      auto n = db_->Scan(idx_, begin, end, [&](std::string_view key, std::string_view value) {
+        last.assign(key);
+        const auto pos = DecodePosition(key.substr(key.size() < kPositionSize ? 0 : key.size() - kPositionSize));
+        const auto s = DecodeSummary(value);
+        const rocksdb::Slice row(key.data(), key.size());
+        if (!pos || !s) {
+          batch.Delete(idx_, row);
+          return true;
+        }
+        switch (take(*s)) {
+          case Sweep::kKeep: return true;
+          case Sweep::kRowOnly: batch.Delete(idx_, row); return true;
+          case Sweep::kEvent: break;
+        }
+        bool row_named = false;
+        for (const std::string& k : IndexKeys(*s, pos->ts, pos->agent, pos->seq)) {
+          row_named = row_named || k == key;
+          batch.Delete(idx_, k);
+        }
+        if (!row_named) batch.Delete(idx_, row);
+        batch.Delete(events_, EventKey(pos->agent, pos->seq));
+        ++events_in_batch;
+        return true;
+      }, 10000);
+      if (!n.has_value()) return n.error();
+      if (batch.Count() > 0) RAMPART_RETURN_IF_ERROR(db_->Write(batch, rocks::Durability::kProcessCrashSafe));
+      deleted += events_in_batch;
+      if (*n < 10000) return Status::Ok();
+      begin = last;
+      begin.push_back('\0');  // The next key after the last one seen.
+    }
+  };
+  // Alerts and the other kinds with their own index, each with its cutoff
+  // (and, in stores written before, every kind's K rows).
   for (int kind = 0; kind < 32; ++kind) {
     const int64_t cut = kind == static_cast<int>(EventKind::kAlert) ? alert_cutoff : event_cutoff;
     if (cut == INT64_MIN) continue;
     const std::string prefix{'K', static_cast<char>(kind)};
     std::string end = prefix;
     AppendTime(&end, cut);
-    while (true) {
-      rocksdb::WriteBatch batch;
-      uint64_t n_in_batch = 0;
-      auto n = db_->Scan(idx_, prefix, end, [&](std::string_view key, std::string_view value) {
-        const auto pos = DecodePosition(key.substr(2));
-        const auto s = DecodeSummary(value);
-        if (!pos || !s) {
-          batch.Delete(idx_, rocksdb::Slice(key.data(), key.size()));
-          return true;
-        }
-        for (const std::string& k : IndexKeys(*s, pos->ts, pos->agent, pos->seq)) batch.Delete(idx_, k);
-        batch.Delete(events_, EventKey(pos->agent, pos->seq));
-        ++n_in_batch;
-        return true;
-      }, 10000);
-      if (!n.has_value()) return n.error();
-      if (*n == 0) break;
-      RAMPART_RETURN_IF_ERROR(db_->Write(batch, rocks::Durability::kProcessCrashSafe));
-      deleted += n_in_batch;
-      if (*n < 10000) break;
+    RAMPART_RETURN_IF_ERROR(sweep(prefix, end, [](const Summary&) { return Sweep::kEvent; }));
+  }
+  // Bulk telemetry, through the site index; the kinds above were done
+  // there (those kept longer are passed over).
+  if (event_cutoff != INT64_MIN) {
+    std::vector<uint32_t> sites = {0};
+    {
+      std::shared_lock lock(meta_mu_);
+      for (const auto& [num, id] : site_by_num_) sites.push_back(num);
+    }
+    for (uint32_t site : sites) {
+      std::string prefix(1, 'S');
+      AppendU32(&prefix, site);
+      std::string end = prefix;
+      AppendTime(&end, event_cutoff);
+      RAMPART_RETURN_IF_ERROR(sweep(prefix, end, [](const Summary& s) {
+        return KindHasOwnIndex(s.kind) ? Sweep::kKeep : Sweep::kEvent;
+      }));
     }
   }
+  // The old layout's all-events time index: never read, so all of it goes.
+  const std::string old_time(1, kOldTimeIndexTag);
+  RAMPART_RETURN_IF_ERROR(sweep(old_time, PrefixEnd(old_time), [](const Summary&) { return Sweep::kRowOnly; }));
   // Link history tiers.
   std::vector<uint32_t> site_numbers;
   {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 
+#include "common/rocks/rocks.h"
 #include "controller/store/codec.h"
 #include "controller/store/event_writer.h"
 #include "controller/store/store_impl.h"
@@ -162,6 +163,33 @@ TEST(CodecTest, SummaryAndPositionRoundTrip) {
   EXPECT_EQ(detail::ProtoNumber("47"), 47);
   EXPECT_EQ(detail::ProtoNumber("bogus"), 0);
   EXPECT_FALSE(detail::DecodeCursor("!!", false).has_value());
+}
+
+TEST(CodecTest, EveryEventHasOneSiteRowAndOnlySelectiveKindsAKindRow) {
+  auto tags = [](const detail::Summary& s) {
+    std::string out;
+    for (const std::string& k : detail::IndexKeys(s, 5, 1, 2)) out.push_back(k[0]);
+    return out;
+  };
+  detail::Summary s;
+  s.site = 3;
+  for (EventKind bulk : {EventKind::kFlow, EventKind::kDns, EventKind::kHttp, EventKind::kTls, EventKind::kStats,
+                         EventKind::kLinkProbe}) {
+    s.kind = static_cast<uint8_t>(bulk);
+    EXPECT_FALSE(detail::KindHasOwnIndex(s.kind)) << EventKindName(bulk);
+    EXPECT_EQ(tags(s), "S") << EventKindName(bulk);
+  }
+  for (EventKind selective : {EventKind::kUnspecified, EventKind::kAnomaly, EventKind::kFile, EventKind::kProcess,
+                              EventKind::kAuth, EventKind::kSocket, EventKind::kLinkState}) {
+    s.kind = static_cast<uint8_t>(selective);
+    EXPECT_TRUE(detail::KindHasOwnIndex(s.kind)) << EventKindName(selective);
+    EXPECT_EQ(tags(s), "SK") << EventKindName(selective);
+  }
+  s.kind = static_cast<uint8_t>(EventKind::kAlert);
+  s.src = detail::ParseAddress("192.0.2.1");
+  s.dest = detail::ParseAddress("192.0.2.2");
+  EXPECT_EQ(tags(s), "SKVGALII");
+  EXPECT_EQ(detail::IndexKeys(s, 5, 1, 2).size(), detail::kMaxIndexKeys);
 }
 
 TEST(NamesTest, EventIdsKindsAndSeverities) {
@@ -470,10 +498,10 @@ TEST_F(QueryTest, ScansAreBoundedAndResumable) {
   auto s = Store::Open(o);
   ASSERT_TRUE(s.has_value());
   store_ = std::move(*s);
-  // Rare match: address only on alerts of a1, scanned through the time index of events.
+  // A third of the events match, found by merging both sites' ranges and
+  // filtering: every call stops at 50 rows examined and the next resumes.
   Query q;
-  q.agents = {"a2"};
-  q.kinds = {EventKind::kFlow, EventKind::kAlert};
+  q.severities = {Severity::kCritical};
   q.limit = 1000;
   size_t total = 0;
   int calls = 0;
@@ -487,8 +515,66 @@ TEST_F(QueryTest, ScansAreBoundedAndResumable) {
     cursor = page->next_cursor;
     ++calls;
   } while (!cursor.empty() && calls < 1000);
-  EXPECT_EQ(total, 300u);
+  EXPECT_EQ(total, 200u);
   EXPECT_GE(calls, 12);
+}
+
+TEST_F(QueryTest, AllEventsMergeEverySiteInTimeOrderAcrossPages) {
+  Enrol("a3", "site-c");
+  rampart::v1::Event login = MakeEvent(1, false, kBase + 150 * kSec + 1);
+  login.set_kind(rampart::v1::EVENT_KIND_AUTH);
+  login.clear_endpoints();
+  ASSERT_TRUE(Ingest("a3", {login}).has_value());
+  for (bool oldest_first : {false, true}) {
+    Query q;
+    q.limit = 97;
+    q.oldest_first = oldest_first;
+    std::vector<EventSummary> seen;
+    std::string cursor;
+    int pages = 0;
+    do {
+      q.cursor = cursor;
+      auto page = store_->QueryEvents(q);
+      ASSERT_TRUE(page.has_value()) << page.error();
+      seen.insert(seen.end(), page->rows.begin(), page->rows.end());
+      cursor = page->next_cursor;
+      ++pages;
+    } while (!cursor.empty() && pages < 100);
+    ASSERT_EQ(seen.size(), 601u);
+    EXPECT_EQ(pages, 7);
+    std::set<std::string> ids, sites;
+    for (size_t i = 0; i < seen.size(); ++i) {
+      ids.insert(seen[i].id.ToString());
+      sites.insert(seen[i].site);
+      if (i == 0) continue;
+      if (oldest_first) {
+        EXPECT_LE(seen[i - 1].observed_unix_nanos, seen[i].observed_unix_nanos);
+      } else {
+        EXPECT_GE(seen[i - 1].observed_unix_nanos, seen[i].observed_unix_nanos);
+      }
+    }
+    EXPECT_EQ(ids.size(), 601u) << "no row twice across pages";
+    EXPECT_EQ(sites, (std::set<std::string>{"site-a", "site-b", "site-c"}));
+  }
+  // A selective kind through its own index; a bulk kind (flows) and an
+  // agent through the site index, filtered.
+  Query q;
+  q.limit = 1000;
+  q.kinds = {EventKind::kAuth};
+  auto auth = store_->QueryEvents(q);
+  ASSERT_TRUE(auth.has_value());
+  ASSERT_EQ(auth->rows.size(), 1u);
+  EXPECT_EQ(auth->rows[0].id.ToString(), "a3:1");
+  EXPECT_EQ(auth->examined, 1u);
+  q.kinds = {EventKind::kFlow};
+  q.agents = {"a2"};
+  auto flows = store_->QueryEvents(q);
+  ASSERT_TRUE(flows.has_value());
+  EXPECT_EQ(flows->rows.size(), 200u);
+  EXPECT_EQ(flows->examined, 300u) << "only a2's site was read";
+  q.kinds = {EventKind::kAuth, EventKind::kFlow};
+  q.agents = {};
+  EXPECT_EQ(store_->QueryEvents(q)->rows.size(), 401u);
 }
 
 TEST_F(QueryTest, DetailViewAndSignatures) {
@@ -751,6 +837,79 @@ TEST_F(StoreTest, RetentionDeletesOldEventsBeforeOldAlerts) {
   EXPECT_THAT(left, ElementsAre(4, 2));
   EXPECT_FALSE(store_->GetEvent({"a1", 1}).has_value());
   EXPECT_EQ(store_->QueryAlerts(q)->rows.size(), 1u);
+}
+
+TEST_F(StoreTest, RetentionDeletesEveryKindAndTheOldLayoutsRows) {
+  Options o;
+  o.path = dir_.File("store");
+  o.clock = &clock_;
+  o.retention = std::chrono::hours(1);
+  o.alert_retention = std::chrono::hours(2);
+  store_.reset();
+  store_ = std::move(*Store::Open(o));
+  Enrol("a1", "s");
+  Enrol("a2", "t");
+  const int64_t old = clock_.NowNanos() - 5 * 3600 * kSec;
+  std::vector<rampart::v1::Event> events;
+  for (uint64_t seq = 1; seq <= 30; ++seq) events.push_back(MakeEvent(seq, seq % 10 == 0, old + static_cast<int64_t>(seq)));
+  events[4].set_kind(rampart::v1::EVENT_KIND_DNS);
+  events[5].set_kind(rampart::v1::EVENT_KIND_FILE);
+  events.push_back(MakeEvent(31, false, clock_.NowNanos()));
+  ASSERT_TRUE(Ingest("a1", events).has_value());
+  ASSERT_TRUE(Ingest("a2", {MakeEvent(1, false, old)}).has_value());
+  store_.reset();
+  // Rows of the layout stores were written with before: every event in the
+  // time index (T) and every kind in K.
+  {
+    rocks::Options ro;
+    ro.path = dir_.File("store");
+    auto db = rocks::Database::Open(ro);
+    ASSERT_TRUE(db.has_value()) << db.error();
+    rocksdb::ColumnFamilyHandle* idx = (*db)->Family("idx");
+    ASSERT_NE(idx, nullptr);
+    std::vector<std::pair<std::string, std::string>> site_rows;
+    ASSERT_TRUE((*db)->Scan(idx, "S", "T", [&](std::string_view k, std::string_view v) {
+      site_rows.emplace_back(k, v);
+      return true;
+    }).has_value());
+    ASSERT_EQ(site_rows.size(), 32u);
+    for (const auto& [key, value] : site_rows) {
+      const std::string position = key.substr(key.size() - detail::kPositionSize);
+      const auto summary = detail::DecodeSummary(value);
+      ASSERT_TRUE(summary.has_value());
+      ASSERT_TRUE((*db)->Put(idx, "T" + position, value).ok());
+      ASSERT_TRUE((*db)->Put(idx, std::string{'K', static_cast<char>(summary->kind)} + position, value).ok());
+    }
+  }
+  store_ = std::move(*Store::Open(o));
+  auto deleted = store_->RunRetention();
+  ASSERT_TRUE(deleted.has_value()) << deleted.error();
+  EXPECT_EQ(*deleted, 31u);
+  Query q;
+  q.limit = 100;
+  auto left = store_->QueryEvents(q);
+  ASSERT_TRUE(left.has_value());
+  ASSERT_EQ(left->rows.size(), 1u);
+  EXPECT_EQ(left->rows[0].id.ToString(), "a1:31");
+  store_.reset();
+  rocks::Options ro;
+  ro.path = dir_.File("store");
+  auto db = rocks::Database::Open(ro);
+  ASSERT_TRUE(db.has_value());
+  std::vector<std::string> rows;
+  ASSERT_TRUE((*db)->Scan((*db)->Family("idx"), "", "", [&](std::string_view k, std::string_view) {
+    rows.emplace_back(1, k[0]);
+    return true;
+  }).has_value());
+  // The recent flow's site row and its old-layout kind row (which goes when
+  // it is old); no time index row at all.
+  EXPECT_THAT(rows, ElementsAre("K", "S"));
+  uint64_t events_left = 0;
+  ASSERT_TRUE((*db)->Scan((*db)->Family("events"), "", "", [&](std::string_view, std::string_view) {
+    ++events_left;
+    return true;
+  }).has_value());
+  EXPECT_EQ(events_left, 1u);
 }
 
 }  // namespace
