@@ -1266,7 +1266,7 @@ Result<uint64_t> StoreImpl::RunRetention() {
   };
   // Alerts and the other kinds with their own index, each with its cutoff
   // (and, in stores written before, every kind's K rows).
-  for (int kind = 0; kind < 32; ++kind) {
+  for (int kind = 0; kind < 256; ++kind) {  // Every value a summary can hold.
     const int64_t cut = kind == static_cast<int>(EventKind::kAlert) ? alert_cutoff : event_cutoff;
     if (cut == INT64_MIN) continue;
     const std::string prefix{'K', static_cast<char>(kind)};
