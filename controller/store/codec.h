@@ -18,9 +18,10 @@
 //   L site(4) ts a s        alerts by site
 //   I ip(16) ts a s         alerts by address (source and destination)
 //
-// There is no index of all events by time: the list of every event merges
-// the sites' S ranges (the query API's keyset pagination works the same on
-// a merge), and bulk telemetry has no K rows. Each index row is a memtable
+// The time index is partitioned by site: S rows are (site, time), and a
+// list of all events by time merges the sites' ranges (keyset pagination
+// works the same on a merge); there is no separate all-events row, and
+// bulk telemetry has no K rows. Each index row is a memtable
 // insert, a flush and compactions' worth of work for every event; an
 // all-events index interleaving every agent was the writer's single largest
 // cost (docs/PERFORMANCE.md). Stores written before hold T (all events by

@@ -303,12 +303,15 @@ TEST_F(TransportTest, AStreamStartsWithSmallBatchesThatGrowWithEachAck) {
   (*s)->Stop(std::chrono::seconds(2));
   ExpectExactlyOnce(a, 3000);
   // 64 events first; each acknowledged batch doubles it up to the maximum.
+  // Several batches are in flight, and acks that arrive together double it
+  // more than once between two reads, so a step may be skipped; no other
+  // size is ever asked for.
   const std::vector<size_t> limits = outbox.limits();
   ASSERT_FALSE(limits.empty());
   EXPECT_EQ(limits.front(), 64u);
   EXPECT_TRUE(std::is_sorted(limits.begin(), limits.end()));
   EXPECT_EQ(limits.back(), 500u);
-  EXPECT_THAT(limits, ::testing::Contains(128u));
+  EXPECT_THAT(limits, ::testing::Each(::testing::AnyOf(64u, 128u, 256u, 500u)));
 }
 
 TEST_F(TransportTest, ControllerRestartMidStreamLosesAndDuplicatesNothing) {
