@@ -380,24 +380,34 @@ class QueryTest : public StoreTest {
       ASSERT_TRUE(Ingest(agent, events).has_value());
     }
   }
+  // Every row of `q`, page after page by cursor (at most 100 pages).
+  struct AllPages {
+    std::vector<EventSummary> rows;
+    int pages = 0;
+  };
+  AllPages ReadAllPages(Query q, bool alerts) {
+    AllPages all;
+    std::string cursor;
+    do {
+      q.cursor = cursor;
+      auto page = alerts ? store_->QueryAlerts(q) : store_->QueryEvents(q);
+      EXPECT_TRUE(page.has_value()) << page.error();
+      if (!page.has_value()) break;
+      all.rows.insert(all.rows.end(), page->rows.begin(), page->rows.end());
+      cursor = page->next_cursor;
+      ++all.pages;
+    } while (!cursor.empty() && all.pages < 100);
+    return all;
+  }
 };
 
 TEST_F(QueryTest, NewestFirstWithKeysetPagination) {
   Query q;
   q.limit = 70;
-  std::vector<EventSummary> seen;
-  std::string cursor;
-  int pages = 0;
-  do {
-    q.cursor = cursor;
-    auto page = store_->QueryAlerts(q);
-    ASSERT_TRUE(page.has_value()) << page.error();
-    seen.insert(seen.end(), page->rows.begin(), page->rows.end());
-    cursor = page->next_cursor;
-    ++pages;
-  } while (!cursor.empty() && pages < 100);
+  const AllPages all = ReadAllPages(q, true);
+  const std::vector<EventSummary>& seen = all.rows;
   ASSERT_EQ(seen.size(), 200u);
-  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(all.pages, 3);
   std::set<std::string> ids;
   for (size_t i = 0; i < seen.size(); ++i) {
     EXPECT_EQ(seen[i].kind, EventKind::kAlert);
@@ -529,19 +539,10 @@ TEST_F(QueryTest, AllEventsMergeEverySiteInTimeOrderAcrossPages) {
     Query q;
     q.limit = 97;
     q.oldest_first = oldest_first;
-    std::vector<EventSummary> seen;
-    std::string cursor;
-    int pages = 0;
-    do {
-      q.cursor = cursor;
-      auto page = store_->QueryEvents(q);
-      ASSERT_TRUE(page.has_value()) << page.error();
-      seen.insert(seen.end(), page->rows.begin(), page->rows.end());
-      cursor = page->next_cursor;
-      ++pages;
-    } while (!cursor.empty() && pages < 100);
+    const AllPages all = ReadAllPages(q, false);
+    const std::vector<EventSummary>& seen = all.rows;
     ASSERT_EQ(seen.size(), 601u);
-    EXPECT_EQ(pages, 7);
+    EXPECT_EQ(all.pages, 7);
     std::set<std::string> ids, sites;
     for (size_t i = 0; i < seen.size(); ++i) {
       ids.insert(seen[i].id.ToString());
