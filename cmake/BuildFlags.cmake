@@ -7,8 +7,10 @@ target_compile_options(rampart_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wformat=2
   -Wimplicit-fallthrough -Wno-missing-field-initializers)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-  # Lock annotations (GUARDED_BY) are checked where the compiler can.
-  target_compile_options(rampart_build_flags INTERFACE -Wthread-safety)
+  # Lock annotations (GUARDED_BY, REQUIRES: common/util/thread_annotations.h)
+  # are checked wherever clang builds, and a violation is an error even
+  # without RAMPART_WERROR: an unguarded access is a data race to be.
+  target_compile_options(rampart_build_flags INTERFACE -Wthread-safety -Werror=thread-safety)
 endif()
 if(RAMPART_WERROR)
   target_compile_options(rampart_build_flags INTERFACE -Werror)
