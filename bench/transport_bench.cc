@@ -41,7 +41,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <span>
 #include <sstream>
@@ -56,6 +55,7 @@
 #include "common/tls/files.h"
 #include "common/tls/pki.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 #include "controller/fleet/fleet.h"
 #include "controller/ingest/server.h"
 #include "controller/links/monitor.h"
@@ -150,7 +150,7 @@ class MemoryOutbox final : public agent_store::Outbox {
     return n;
   }
   Status Ack(std::span<const SeqRange> ranges) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     // Ranges may repeat (the Welcome's watermark); count each sequence once.
     for (const SeqRange& r : ranges) {
       const uint64_t last = std::min(r.last, total_);
@@ -175,7 +175,7 @@ class MemoryOutbox final : public agent_store::Outbox {
   }
   Status Renumber(uint64_t) override { return Status::Ok(); }
   agent_store::OutboxStats Stats() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     agent_store::OutboxStats s;
     s.last_sequence = Last();
     s.depth = s.last_sequence - std::min(s.last_sequence, acked_through_ + acked_.size());
@@ -193,9 +193,9 @@ class MemoryOutbox final : public agent_store::Outbox {
   const std::atomic<bool>* open_;
   const int64_t spacing_nanos_;
   const int64_t base_ = WallNanos();
-  mutable std::mutex mu_;
-  uint64_t acked_through_ = 0;
-  std::set<uint64_t> acked_;
+  mutable Mutex mu_;
+  uint64_t acked_through_ GUARDED_BY(mu_) = 0;
+  std::set<uint64_t> acked_ GUARDED_BY(mu_);
 };
 
 struct Controller {

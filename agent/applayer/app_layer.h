@@ -33,6 +33,7 @@
 #include "agent/applayer/tls.h"
 #include "agent/flow/flow.h"
 #include "agent/flow/tcp_stream.h"
+#include "common/metrics/counters.h"
 
 namespace rampart::applayer {
 
@@ -47,26 +48,29 @@ struct AppOptions {
   HttpOptions http;
 };
 
+#define RAMPART_APP_COUNTERS(X)                                                                    \
+  X(kCounter, flow_http, "app_layer.flow.http", "flows detected as HTTP")                          \
+  X(kCounter, flow_tls, "app_layer.flow.tls", "flows detected as TLS")                             \
+  X(kCounter, flow_dns_udp, "app_layer.flow.dns_udp", "UDP flows detected as DNS")                 \
+  X(kCounter, flow_dns_tcp, "app_layer.flow.dns_tcp", "TCP flows detected as DNS")                 \
+  X(kCounter, flow_failed_tcp, "app_layer.flow.failed_tcp", "TCP flows whose protocol was not recognised") \
+  X(kCounter, flow_failed_udp, "app_layer.flow.failed_udp", "UDP flows whose protocol was not recognised") \
+  X(kCounter, flow_quic, "app_layer.flow.quic", "flows detected as QUIC")                          \
+  X(kCounter, flow_fields, "", "SIP, SSH, Kerberos 5 and SNMP flows")                              \
+  X(kCounter, tx_fields, "", "SIP, SSH, Kerberos 5 and SNMP messages")                             \
+  X(kCounter, errors_fields, "", "SIP, SSH, Kerberos 5 and SNMP parse errors")                     \
+  X(kCounter, tx_quic, "app_layer.tx.quic", "QUIC transactions")                                   \
+  X(kCounter, tx_http, "app_layer.tx.http", "HTTP transactions")                                   \
+  X(kCounter, tx_dns_udp, "app_layer.tx.dns_udp", "DNS messages over UDP")                         \
+  X(kCounter, tx_dns_tcp, "app_layer.tx.dns_tcp", "DNS messages over TCP")                         \
+  X(kCounter, tx_tls, "app_layer.tx.tls", "TLS handshakes parsed")                                 \
+  X(kCounter, errors_http, "app_layer.error.http.parser", "HTTP parse errors")                     \
+  X(kCounter, errors_tls, "app_layer.error.tls.parser", "TLS parse errors")                        \
+  X(kCounter, errors_dns_udp, "app_layer.error.dns_udp.parser", "DNS-over-UDP parse errors")       \
+  X(kCounter, errors_dns_tcp, "app_layer.error.dns_tcp.parser", "DNS-over-TCP parse errors")
+
 struct AppCounters {
-  uint64_t flow_http = 0;
-  uint64_t flow_tls = 0;
-  uint64_t flow_dns_udp = 0;
-  uint64_t flow_dns_tcp = 0;
-  uint64_t flow_failed_tcp = 0;
-  uint64_t flow_failed_udp = 0;
-  uint64_t flow_quic = 0;
-  uint64_t flow_fields = 0;   // SIP, SSH, Kerberos 5, SNMP flows.
-  uint64_t tx_fields = 0;     // Their messages.
-  uint64_t errors_fields = 0;
-  uint64_t tx_quic = 0;
-  uint64_t tx_http = 0;
-  uint64_t tx_dns_udp = 0;
-  uint64_t tx_dns_tcp = 0;
-  uint64_t tx_tls = 0;
-  uint64_t errors_http = 0;
-  uint64_t errors_tls = 0;
-  uint64_t errors_dns_udp = 0;
-  uint64_t errors_dns_tcp = 0;
+  RAMPART_COUNTERS(AppCounters, "app_layer", RAMPART_APP_COUNTERS)
 };
 
 // What one call produced.

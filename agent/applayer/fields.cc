@@ -2,12 +2,13 @@
 
 #include "agent/applayer/dns.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <span>
 #include <utility>
+
+#include "common/tls/digest.h"
+#include "common/util/text.h"
 
 namespace rampart::applayer {
 namespace {
@@ -20,29 +21,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string Md5Hex(std::string_view s) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), digest, &n, EVP_md5(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
 
 // SIP header names and their compact forms (RFC 3261 7.3.3) -> buffer.
 std::string_view SipHeaderBuffer(std::string_view name) {
@@ -58,7 +36,7 @@ std::string_view SipHeaderBuffer(std::string_view name) {
       {"content-length", "l", "sip.content_length"},
   };
   for (const Map& m : kMap) {
-    if (IEquals(name, m.full) || (!m.compact.empty() && IEquals(name, m.compact))) return m.buffer;
+    if (EqualsIgnoreCase(name, m.full) || (!m.compact.empty() && EqualsIgnoreCase(name, m.compact))) return m.buffer;
   }
   return {};
 }
@@ -423,7 +401,7 @@ void FieldParser::Ssh(int dir, const uint8_t* data, size_t len, std::vector<Fiel
             lists[6 + o]);
         const std::string_view name = dir == 0 ? "ssh.hassh" : "ssh.hassh.server";
         const std::string_view sname = dir == 0 ? "ssh.hassh.string" : "ssh.hassh.server.string";
-        ssh_.Add(dir, name, Md5Hex(s));
+        ssh_.Add(dir, name, tls::Md5Hex(s));
         ssh_.Add(dir, sname, s);
       }
       ssh_kex_[dir] = true;
@@ -497,7 +475,7 @@ std::string Utf16Ascii(const uint8_t* p, size_t n) {
 }
 
 bool EndsWithIpc(std::string_view s) {
-  return s.size() >= 4 && IEquals(s.substr(s.size() - 4), "IPC$");
+  return EndsWithIgnoreCase(s, "IPC$");
 }
 
 }  // namespace

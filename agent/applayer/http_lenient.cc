@@ -5,20 +5,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/util/text.h"
+
 namespace rampart::applayer {
 namespace {
 
-inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 // Blanks, CR, LF, VT and FF: what libhtp accepts around a header colon.
 inline bool IsSpecialWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 inline bool IsChunkCtl(char c) { return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
-inline int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 bool IsToken(char ch) {
   const auto c = static_cast<unsigned char>(ch);
   if (c <= 32 || c >= 127) return false;
@@ -381,7 +376,7 @@ bool EqualsNoCaseNoZero(std::string_view text, std::string_view want) {
   size_t j = 0;
   for (char c : text) {
     if (c == '\0') continue;
-    if (j >= want.size() || Lower(c) != Lower(want[j])) return false;
+    if (j >= want.size() || AsciiToLower(c) != AsciiToLower(want[j])) return false;
     ++j;
   }
   return j == want.size();
@@ -396,7 +391,7 @@ bool ContainsNoCaseNoZero(std::string_view text, std::string_view want) {
         ++k;
         continue;
       }
-      if (Lower(text[k]) != Lower(want[j])) break;
+      if (AsciiToLower(text[k]) != AsciiToLower(want[j])) break;
       ++j;
       ++k;
     }
@@ -426,8 +421,8 @@ bool LooksLikeResponseLine(std::string_view line) {
                              line[i] == '\f' || line[i] == '\r' || line[i] == '\n')) {
     ++i;
   }
-  return line.size() >= i + 4 && Lower(line[i]) == 'h' && Lower(line[i + 1]) == 't' && Lower(line[i + 2]) == 't' &&
-         Lower(line[i + 3]) == 'p';
+  return line.size() >= i + 4 && AsciiToLower(line[i]) == 'h' && AsciiToLower(line[i + 1]) == 't' && AsciiToLower(line[i + 2]) == 't' &&
+         AsciiToLower(line[i + 3]) == 'p';
 }
 
 HeadResult ParseResponseHeaders(std::string_view data, std::vector<LenientHeader>* out, size_t* consumed) {
@@ -445,8 +440,8 @@ ChunkLine ParseChunkLine(std::string_view line) {
   }
   uint64_t v = 0;
   size_t digits = 0;
-  while (i < line.size() && Hex(line[i]) >= 0) {
-    if (digits < 16) v = v * 16 + static_cast<uint64_t>(Hex(line[i]));
+  while (i < line.size() && HexDigitValue(line[i]) >= 0) {
+    if (digits < 16) v = v * 16 + static_cast<uint64_t>(HexDigitValue(line[i]));
     ++digits;
     ++i;
   }
@@ -462,7 +457,7 @@ ChunkLine ParseChunkLine(std::string_view line) {
 bool MayBeChunkLine(std::string_view partial) {
   size_t i = 0;
   while (i < partial.size() && IsChunkCtl(partial[i])) ++i;
-  return i == partial.size() || Hex(partial[i]) >= 0;
+  return i == partial.size() || HexDigitValue(partial[i]) >= 0;
 }
 
 bool ParseLenientContentLength(std::string_view value, uint64_t* out) {
@@ -574,7 +569,7 @@ std::unique_ptr<BodyDecoder> BodyDecoder::FromContentEncoding(std::string_view v
       if (item.empty()) continue;
       if (++layers > max_layers) break;
       std::string lower;
-      for (char c : item) lower.push_back(Lower(c));
+      for (char c : item) lower.push_back(AsciiToLower(c));
       if (lower.find("gzip") != std::string::npos) {
         list.push_back(Coding::kGzip);
       } else if (lower.find("deflate") != std::string::npos) {

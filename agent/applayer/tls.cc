@@ -1,9 +1,9 @@
 #include "agent/applayer/tls.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include "common/tls/digest.h"
 
 namespace rampart::applayer {
 namespace {
@@ -17,20 +17,6 @@ inline uint32_t Be24(const uint8_t* p) {
 }
 
 bool IsGrease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
-
-std::string Md5Hex(const std::string& s) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), digest, &n, EVP_md5(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (unsigned i = 0; i < n; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
 
 void AppendList(std::string* s, const std::vector<uint16_t>& v) {
   for (size_t i = 0; i < v.size(); ++i) {
@@ -303,7 +289,7 @@ bool ParseClientHello(const uint8_t* b, size_t n, TlsInfo* info, std::vector<Tls
   ja3.push_back(',');
   AppendList(&ja3, formats);
   info_.ja3_string = ja3;
-  info_.ja3_hash = Md5Hex(ja3);
+  info_.ja3_hash = tls::Md5Hex(ja3);
   return true;
 }
 
@@ -343,7 +329,7 @@ void TlsParser::ServerHello(const uint8_t* b, size_t n) {
   std::string ja3s = std::to_string(Be16(b)) + "," + std::to_string(cipher) + ",";
   AppendList(&ja3s, exts);
   info_.ja3s_string = ja3s;
-  info_.ja3s_hash = Md5Hex(ja3s);
+  info_.ja3s_hash = tls::Md5Hex(ja3s);
   Progress(kServerHelloBit);
 }
 

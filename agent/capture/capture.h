@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
 
 namespace rampart::capture {
@@ -76,12 +77,17 @@ class FrameBatch {
   BufferPool* pool_ = nullptr;
 };
 
+// The kernel's figures exist in live capture only (pcap_stats ps_recv,
+// ps_drop, ps_ifdrop); the stats record reports them only then.
+#define RAMPART_CAPTURE_COUNTERS(X)                                                                  \
+  X(kCounter, packets, "", "frames handed out")                                                     \
+  X(kCounter, bytes, "", "captured bytes of those frames")                                          \
+  X(kCounter, kernel_packets, "capture.kernel_packets", "packets the kernel received for the capture") \
+  X(kCounter, kernel_drops, "capture.kernel_drops", "packets dropped because the capture buffer was full") \
+  X(kCounter, interface_drops, "capture.kernel_ifdrops", "packets dropped by the interface or its driver")
+
 struct SourceStats {
-  uint64_t packets = 0;        // Frames handed out.
-  uint64_t bytes = 0;          // Their captured bytes.
-  uint64_t kernel_packets = 0; // Live: packets the kernel received for us (pcap_stats ps_recv).
-  uint64_t kernel_drops = 0;   // Live: dropped because the buffer was full (ps_drop).
-  uint64_t interface_drops = 0;// Live: dropped by the interface or driver (ps_ifdrop).
+  RAMPART_COUNTERS(SourceStats, "capture", RAMPART_CAPTURE_COUNTERS)
 };
 
 class PacketSource {

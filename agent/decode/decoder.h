@@ -17,6 +17,7 @@
 #include "agent/capture/capture.h"
 #include "agent/decode/events.h"
 #include "agent/decode/packet.h"
+#include "common/metrics/counters.h"
 
 namespace rampart::decode {
 
@@ -29,37 +30,49 @@ struct DecoderOptions {
   bool all_checksums = false;
 };
 
+// What the decoder counts (common/metrics/counters.h: kind, name, path in
+// Suricata's stats record, help). Tunnel counts are not in the stats record.
+#define RAMPART_DECODE_COUNTERS(X)                                                            \
+  X(kCounter, pkts, "decoder.pkts", "frames decoded")                                         \
+  X(kCounter, bytes, "decoder.bytes", "bytes of the frames decoded")                          \
+  X(kCounter, invalid, "decoder.invalid", "packets with at least one decoder anomaly")        \
+  X(kCounter, ethernet, "decoder.ethernet", "Ethernet frames")                                \
+  X(kCounter, vlan, "decoder.vlan", "VLAN-tagged frames")                                     \
+  X(kCounter, vlan_qinq, "decoder.vlan_qinq", "frames with two or more VLAN tags")            \
+  X(kCounter, sll, "decoder.sll", "Linux cooked-capture frames")                              \
+  X(kCounter, null, "decoder.null", "BSD loopback frames")                                    \
+  X(kCounter, raw, "decoder.raw", "raw IP frames")                                            \
+  X(kCounter, pppoe, "decoder.pppoe", "PPPoE session frames")                                 \
+  X(kCounter, mpls, "decoder.mpls", "MPLS-labelled packets")                                  \
+  X(kCounter, ipv4, "decoder.ipv4", "IPv4 packets")                                           \
+  X(kCounter, ipv6, "decoder.ipv6", "IPv6 packets")                                           \
+  X(kCounter, tcp, "decoder.tcp", "TCP segments")                                             \
+  X(kCounter, udp, "decoder.udp", "UDP datagrams")                                            \
+  X(kCounter, icmpv4, "decoder.icmpv4", "ICMPv4 messages")                                    \
+  X(kCounter, icmpv6, "decoder.icmpv6", "ICMPv6 messages")                                    \
+  X(kMax, max_pkt_size, "decoder.max_pkt_size", "largest frame seen, bytes")                  \
+  X(kCounter, gre, "", "GRE tunnels opened")                                                  \
+  X(kCounter, vxlan, "", "VXLAN tunnels opened")                                              \
+  X(kCounter, geneve, "", "Geneve tunnels opened")                                            \
+  X(kCounter, teredo, "", "Teredo tunnels opened")                                            \
+  X(kCounter, ipv4_in_ipv6, "", "IPv4-in-IPv6 tunnels opened")                                \
+  X(kCounter, ipv6_in_ipv6, "", "IPv6-in-IPv6 tunnels opened")                                \
+  X(kCounter, ipv4_in_ipv4, "", "IPv4-in-IPv4 tunnels opened")                                \
+  X(kCounter, ipv6_in_ipv4, "", "IPv6-in-IPv4 tunnels opened")                                \
+  X(kCounter, erspan, "", "ERSPAN tunnels opened")                                            \
+  X(kCounter, gtp, "", "GTP-U tunnels opened")                                                \
+  X(kCounter, invalid_checksum, "", "TCP packets with a wrong checksum (when checked)")
+
 struct DecodeCounters {
-  uint64_t pkts = 0;
-  uint64_t bytes = 0;
-  uint64_t invalid = 0;  // Packets with at least one decoder anomaly.
-  uint64_t ethernet = 0;
-  uint64_t vlan = 0;
-  uint64_t vlan_qinq = 0;
-  uint64_t sll = 0;
-  uint64_t null = 0;
-  uint64_t raw = 0;
-  uint64_t pppoe = 0;
-  uint64_t mpls = 0;
-  uint64_t ipv4 = 0;
-  uint64_t ipv6 = 0;
-  uint64_t tcp = 0;
-  uint64_t udp = 0;
-  uint64_t icmpv4 = 0;
-  uint64_t icmpv6 = 0;
-  uint64_t max_pkt_size = 0;
-  uint64_t gre = 0;
-  uint64_t vxlan = 0;
-  uint64_t geneve = 0;
-  uint64_t teredo = 0;
-  uint64_t ipv4_in_ipv6 = 0;
-  uint64_t ipv6_in_ipv6 = 0;
-  uint64_t ipv4_in_ipv4 = 0;
-  uint64_t ipv6_in_ipv4 = 0;
-  uint64_t erspan = 0;
-  uint64_t gtp = 0;
-  uint64_t invalid_checksum = 0;  // TCP packets with a wrong checksum (when checked).
+  RAMPART_COUNTERS(DecodeCounters, "decode", RAMPART_DECODE_COUNTERS)
+  // Per anomaly (events.h names them); Suricata's stats.decoder.event.*.
   uint64_t events[kEventCount] = {};
+
+  // Adds `o`: the table's rows by their kind, and every event count.
+  void Add(const DecodeCounters& o) {
+    metrics::MergeCounters(*this, o);
+    for (int i = 0; i < kEventCount; ++i) events[i] += o.events[i];
+  }
 };
 
 class Decoder {

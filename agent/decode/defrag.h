@@ -24,6 +24,7 @@
 
 #include "agent/decode/events.h"
 #include "agent/decode/packet.h"
+#include "common/metrics/counters.h"
 
 namespace rampart::decode {
 
@@ -33,15 +34,18 @@ struct DefragOptions {
   uint32_t max_fragments = 1024;        // Per datagram; more drops the datagram.
 };
 
+#define RAMPART_DEFRAG_COUNTERS(X)                                                                 \
+  X(kCounter, ipv4_fragments, "defrag.ipv4.fragments", "IPv4 fragments received")                 \
+  X(kCounter, ipv4_reassembled, "defrag.ipv4.reassembled", "IPv4 datagrams rebuilt")               \
+  X(kCounter, ipv4_timeouts, "defrag.ipv4.timeouts", "IPv4 datagrams expired incomplete")          \
+  X(kCounter, ipv6_fragments, "defrag.ipv6.fragments", "IPv6 fragments received")                 \
+  X(kCounter, ipv6_reassembled, "defrag.ipv6.reassembled", "IPv6 datagrams rebuilt")               \
+  X(kCounter, ipv6_timeouts, "defrag.ipv6.timeouts", "IPv6 datagrams expired incomplete")          \
+  X(kCounter, max_frag_hits, "defrag.max_frag_hits", "datagrams dropped to stay under the memcap") \
+  X(kGauge, memuse, "", "bytes of fragments held now")
+
 struct DefragCounters {
-  uint64_t ipv4_fragments = 0;
-  uint64_t ipv4_reassembled = 0;
-  uint64_t ipv4_timeouts = 0;
-  uint64_t ipv6_fragments = 0;
-  uint64_t ipv6_reassembled = 0;
-  uint64_t ipv6_timeouts = 0;
-  uint64_t max_frag_hits = 0;  // Datagrams dropped to stay under the memcap.
-  uint64_t memuse = 0;         // Bytes held now.
+  RAMPART_COUNTERS(DefragCounters, "defrag", RAMPART_DEFRAG_COUNTERS)
 };
 
 class Defragmenter {

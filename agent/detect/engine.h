@@ -30,6 +30,7 @@
 #include "agent/detect/input.h"
 #include "agent/detect/rule.h"
 #include "agent/detect/ruleset.h"
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
 
 namespace rampart::detect {
@@ -62,16 +63,19 @@ struct Alert {
 };
 
 // Counters of one Detector (never reset).
+#define RAMPART_DETECT_COUNTERS(X)                                                       \
+  X(kCounter, packets, "", "packets inspected")                                         \
+  X(kCounter, alerts, "", "alerts raised")                                              \
+  X(kCounter, suppressed, "", "matches suppressed by a threshold, noalert or a pass rule") \
+  X(kCounter, candidates, "", "rules verified after the prefilter")                     \
+  X(kCounter, stream_windows, "", "stream windows inspected")                           \
+  X(kCounter, stream_bytes, "", "stream bytes inspected")                               \
+  X(kCounter, txs_inspected, "", "app-layer transactions inspected")                    \
+  X(kCounter, flows_passed, "", "flows a pass rule took out of inspection")             \
+  X(kCounter, recursion_limit_hits, "", "inspections cut at the recursion limit")
+
 struct DetectStats {
-  uint64_t packets = 0;
-  uint64_t alerts = 0;
-  uint64_t suppressed = 0;          // By threshold, noalert or a pass rule.
-  uint64_t candidates = 0;          // Rules verified after the prefilter.
-  uint64_t stream_windows = 0;      // Stream windows inspected.
-  uint64_t stream_bytes = 0;
-  uint64_t txs_inspected = 0;
-  uint64_t flows_passed = 0;
-  uint64_t recursion_limit_hits = 0;
+  RAMPART_COUNTERS(DetectStats, "detect", RAMPART_DETECT_COUNTERS)
 };
 
 class Engine;

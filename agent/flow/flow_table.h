@@ -30,6 +30,7 @@
 #include "agent/decode/packet.h"
 #include "agent/flow/flow.h"
 #include "agent/flow/tcp_stream.h"
+#include "common/metrics/counters.h"
 
 namespace rampart::flow {
 
@@ -60,21 +61,26 @@ struct FlowTableOptions {
   uint32_t worker = 0;
 };
 
+// Suricata counts TCP sessions and TCP flows apart; here they are the same
+// count, reported at both paths, as are evictions (get_used, flows_evicted).
+#define RAMPART_FLOW_COUNTERS(X)                                                                     \
+  X(kCounter, created, "", "flows created")                                                         \
+  X(kCounter, tcp, "flow.tcp tcp.sessions", "TCP flows created")                                    \
+  X(kCounter, udp, "flow.udp", "UDP flows created")                                                 \
+  X(kCounter, icmpv4, "flow.icmpv4", "ICMPv4 flows created")                                        \
+  X(kCounter, icmpv6, "flow.icmpv6", "ICMPv6 flows created")                                        \
+  X(kCounter, timeouts, "flow.mgr.flows_timeout", "flows ended by their idle timeout")              \
+  X(kCounter, evicted, "flow.get_used flow.mgr.flows_evicted", "flows ended early to stay under the cap") \
+  X(kCounter, tcp_reuse, "flow.tcp_reuse", "TCP flows replaced by a new connection on the same tuple") \
+  X(kGauge, active, "", "flows in the table now")                                                   \
+  X(kMax, peak_active, "", "most flows in one worker's table at once")                              \
+  X(kCounter, midstream_pickups, "tcp.midstream_pickups", "TCP flows picked up without a handshake") \
+  X(kCounter, syn, "tcp.syn", "TCP SYN segments")                                                   \
+  X(kCounter, synack, "tcp.synack", "TCP SYN-ACK segments")                                         \
+  X(kCounter, rst, "tcp.rst", "TCP RST segments")
+
 struct FlowCounters {
-  uint64_t created = 0;
-  uint64_t tcp = 0;
-  uint64_t udp = 0;
-  uint64_t icmpv4 = 0;
-  uint64_t icmpv6 = 0;
-  uint64_t timeouts = 0;
-  uint64_t evicted = 0;  // Ended early to stay under the cap.
-  uint64_t tcp_reuse = 0;
-  uint64_t active = 0;
-  uint64_t peak_active = 0;
-  uint64_t midstream_pickups = 0;
-  uint64_t syn = 0;
-  uint64_t synack = 0;
-  uint64_t rst = 0;
+  RAMPART_COUNTERS(FlowCounters, "flow", RAMPART_FLOW_COUNTERS)
 };
 
 // What TCP tracking did with one packet.

@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/metrics/counters.h"
+
 namespace rampart::flow {
 
 struct ReassemblyOptions {
@@ -35,16 +37,19 @@ struct ReassemblyOptions {
   uint32_t max_pending = 256u << 10;   // Pending bytes per direction before the first hole is skipped.
 };
 
+#define RAMPART_REASSEMBLY_COUNTERS(X)                                                              \
+  X(kCounter, segments, "", "TCP segments with payload handed to reassembly")                      \
+  X(kCounter, retransmissions, "", "segments whose bytes were all seen before")                    \
+  X(kCounter, overlaps, "tcp.overlap", "segments overlapping bytes already held")                  \
+  X(kCounter, overlap_diff_data, "tcp.overlap_diff_data", "overlaps whose bytes differ (first wins)") \
+  X(kCounter, gaps, "tcp.reassembly_gap", "holes skipped in a stream")                             \
+  X(kCounter, depth_reached, "tcp.stream_depth_reached", "streams that reached the reassembly depth") \
+  X(kCounter, memcap_drops, "tcp.segment_memcap_drop", "segments dropped at the memory cap")       \
+  X(kCounter, before_base, "", "segments entirely before the stream's base sequence")              \
+  X(kCounter, out_of_window, "", "segments too far beyond the expected sequence")
+
 struct ReassemblyCounters {
-  uint64_t segments = 0;
-  uint64_t retransmissions = 0;
-  uint64_t overlaps = 0;
-  uint64_t overlap_diff_data = 0;
-  uint64_t gaps = 0;
-  uint64_t depth_reached = 0;
-  uint64_t memcap_drops = 0;
-  uint64_t before_base = 0;
-  uint64_t out_of_window = 0;
+  RAMPART_COUNTERS(ReassemblyCounters, "reassembly", RAMPART_REASSEMBLY_COUNTERS)
 };
 
 // Per-worker accounting shared by every stream of the worker.

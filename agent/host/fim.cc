@@ -10,13 +10,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <unordered_map>
 
 #include "agent/yara/scanner.h"
 #include "common/log/log.h"
 #include "common/tls/digest.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
 namespace rampart::host {
 namespace {
@@ -93,8 +93,8 @@ struct FileIntegrityMonitor::Impl {
   std::set<std::string> file_roots;
   std::map<std::string, int64_t> pending;  // path -> monotonic time it may be examined
 
-  mutable std::mutex stats_mu;
-  FimStats stats;
+  mutable Mutex stats_mu;
+  FimStats stats GUARDED_BY(stats_mu);
   bool watch_limit_logged = false;
 
   ~Impl() {
@@ -121,7 +121,7 @@ struct FileIntegrityMonitor::Impl {
   }
 
   void CountError() {
-    std::lock_guard lock(stats_mu);
+    MutexLock lock(&stats_mu);
     ++stats.errors;
   }
 
@@ -193,7 +193,7 @@ struct FileIntegrityMonitor::Impl {
     e.new_state = std::move(after);
     if (e.new_state && (action == "created" || action == "modified")) e.yara = ScanWithYara(path, *e.new_state);
     (void)writer->WriteFile(e);
-    std::lock_guard lock(stats_mu);
+    MutexLock lock(&stats_mu);
     ++stats.events;
   }
 
@@ -223,7 +223,7 @@ struct FileIntegrityMonitor::Impl {
     if (auto it = wd_to_dir.find(wd); it != wd_to_dir.end()) dir_to_wd.erase(it->second);
     wd_to_dir[wd] = dir;
     dir_to_wd[dir] = wd;
-    std::lock_guard lock(stats_mu);
+    MutexLock lock(&stats_mu);
     stats.watches = dir_to_wd.size();
   }
 
@@ -304,7 +304,7 @@ struct FileIntegrityMonitor::Impl {
       ++tracked;
       return true;
     });
-    std::lock_guard lock(stats_mu);
+    MutexLock lock(&stats_mu);
     stats.files_tracked = tracked;
   }
 
@@ -443,13 +443,13 @@ Result<uint64_t> FileIntegrityMonitor::Poll(std::chrono::milliseconds timeout) {
     }
   }
   {
-    std::lock_guard lock(im.stats_mu);
+    MutexLock lock(&im.stats_mu);
     im.stats.inotify_events += count;
   }
   if (overflow) {
     // The kernel dropped events: what changed is unknown, so compare everything.
     {
-      std::lock_guard lock(im.stats_mu);
+      MutexLock lock(&im.stats_mu);
       ++im.stats.overflows;
       ++im.stats.rescans;
     }
@@ -482,7 +482,7 @@ void FileIntegrityMonitor::Run() {
 }
 
 FimStats FileIntegrityMonitor::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
+  MutexLock lock(&impl_->stats_mu);
   return impl_->stats;
 }
 

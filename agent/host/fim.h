@@ -26,6 +26,7 @@
 #include "agent/host/event_writer.h"
 #include "agent/yara/rules.h"
 #include "common/rocks/rocks.h"
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
 
 namespace rampart::host {
@@ -42,14 +43,17 @@ struct FimOptions {
   std::shared_ptr<const yara::RuleSet> yara_rules;
 };
 
+#define RAMPART_FIM_COUNTERS(X)                                                          \
+  X(kGauge, files_tracked, "", "files in the baseline")                                 \
+  X(kGauge, watches, "", "inotify watches held")                                        \
+  X(kCounter, events, "", "file events written")                                        \
+  X(kCounter, inotify_events, "", "inotify events read")                                \
+  X(kCounter, overflows, "", "inotify queue overflows (each triggered a rescan)")       \
+  X(kCounter, rescans, "", "full rescans of the watched roots")                         \
+  X(kCounter, errors, "", "unreadable paths, watch limits reached, store errors")
+
 struct FimStats {
-  uint64_t files_tracked = 0;
-  uint64_t watches = 0;
-  uint64_t events = 0;         // File events written.
-  uint64_t inotify_events = 0;
-  uint64_t overflows = 0;      // IN_Q_OVERFLOW seen (each triggered a rescan).
-  uint64_t rescans = 0;
-  uint64_t errors = 0;         // Unreadable paths, watch limits reached, store errors.
+  RAMPART_COUNTERS(FimStats, "fim", RAMPART_FIM_COUNTERS)
 };
 
 class FileIntegrityMonitor {

@@ -5,11 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -23,6 +21,7 @@
 #include "common/log/log.h"
 #include "common/rocks/rocks.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
 #ifdef RAMPART_HAVE_SYSTEMD
 #include <systemd/sd-journal.h>
@@ -199,21 +198,26 @@ struct HostSensors::Impl {
   std::unique_ptr<ProcessMonitor> processes;
   std::vector<std::thread> threads;
 
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::vector<std::string> requested_scan;  // On-demand paths, guarded by mu.
-  yara::FileScan* current_scan = nullptr;   // Guarded by mu.
-  ResourceSample latest;                    // Guarded by mu.
+  Mutex mu;
+  CondVar cv;
+  bool stopping GUARDED_BY(mu) = false;
+  std::vector<std::string> requested_scan GUARDED_BY(mu);  // On-demand paths.
+  yara::FileScan* current_scan GUARDED_BY(mu) = nullptr;
+  ResourceSample latest GUARDED_BY(mu);
   std::string cgroup_threads;
   std::string cgroup_problem;
 
-  bool WaitFor(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu);
-    return !cv.wait_for(lock, d, [&] { return stopping; });
+  // False when stopping (at once, or while waiting).
+  bool WaitFor(std::chrono::milliseconds d) EXCLUDES(mu) {
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    MutexLock lock(&mu);
+    while (!stopping) {
+      if (!cv.WaitUntil(&mu, deadline)) return !stopping;
+    }
+    return false;
   }
-  bool Stopping() {
-    std::lock_guard lock(mu);
+  bool Stopping() EXCLUDES(mu) {
+    MutexLock lock(&mu);
     return stopping;
   }
 
@@ -359,7 +363,7 @@ struct HostSensors::Impl {
         ResourceSample s = sampler.Sample();
         (void)writer->WriteStats(s);
         {
-          std::lock_guard lock(mu);
+          MutexLock lock(&mu);
           latest = s;
         }
         next_resources = now + options.resources_interval.count() * 1000000;
@@ -427,7 +431,7 @@ struct HostSensors::Impl {
     Report(id, "started", trigger + (cgroup_problem.empty() ? "" : "; cgroup limit not applied: " + cgroup_problem),
            roots, {});
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       current_scan = &scan;
     }
     // The supervisor: windows, host load, the duration limit, shutdown.
@@ -474,7 +478,7 @@ struct HostSensors::Impl {
     done.store(true);
     supervisor.join();
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       current_scan = nullptr;
     }
     if (!summary) {
@@ -491,9 +495,12 @@ struct HostSensors::Impl {
       std::vector<std::string> roots;
       std::string trigger;
       {
-        std::unique_lock lock(mu);
-        const auto wait = std::chrono::nanoseconds(std::max<int64_t>(0, next - MonotonicNanos()));
-        cv.wait_for(lock, wait, [&] { return stopping || !requested_scan.empty(); });
+        const auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::nanoseconds(std::max<int64_t>(0, next - MonotonicNanos()));
+        MutexLock lock(&mu);
+        while (!stopping && requested_scan.empty()) {
+          if (!cv.WaitUntil(&mu, deadline)) break;
+        }
         if (stopping) return;
         if (!requested_scan.empty()) {
           roots.swap(requested_scan);
@@ -586,12 +593,12 @@ void HostSensors::Stop() {
   if (!impl_) return;
   Impl& im = *impl_;
   {
-    std::lock_guard lock(im.mu);
+    MutexLock lock(&im.mu);
     if (im.stopping && im.threads.empty()) return;
     im.stopping = true;
     if (im.current_scan != nullptr) im.current_scan->Stop("agent stopping");
   }
-  im.cv.notify_all();
+  im.cv.SignalAll();
   if (im.fim) im.fim->Stop();
   if (im.processes) im.processes->Stop();
   for (auto& t : im.threads) t.join();
@@ -603,15 +610,15 @@ HostSensors::~HostSensors() { Stop(); }
 Status HostSensors::RequestScan(const std::vector<std::string>& paths) {
   Impl& im = *impl_;
   if (!im.rules) return FailedPreconditionError("no YARA rules are configured (agent.yara.rules)");
-  std::lock_guard lock(im.mu);
+  MutexLock lock(&im.mu);
   if (im.current_scan != nullptr || !im.requested_scan.empty()) return AlreadyExistsError("a scan is already running");
   im.requested_scan = paths;
-  im.cv.notify_all();
+  im.cv.SignalAll();
   return Status::Ok();
 }
 
 ResourceSample HostSensors::LatestResources() const {
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return impl_->latest;
 }
 

@@ -22,6 +22,7 @@
 #include "common/log/log.h"
 #include "common/tls/digest.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
 namespace rampart::host {
 namespace {
@@ -75,7 +76,7 @@ std::string ExeHashCache::HashOfProcessExe(int32_t pid) {
   const Key key{st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size),
                 static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = hashes_.find(key); it != hashes_.end()) {
       ::close(fd);
       return it->second;
@@ -84,7 +85,7 @@ std::string ExeHashCache::HashOfProcessExe(int32_t pid) {
   auto hash = tls::Sha256OfFd(fd, link);
   ::close(fd);
   if (!hash) return "";
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (hashes_.size() > 4096) hashes_.clear();
   hashes_[key] = *hash;
   return *hash;
@@ -248,7 +249,7 @@ void ProcessMonitor::Sweep(bool report) {
           p->source = source_;
           k.exe = p->exe;
           (void)writer_->WriteProcess(*p);
-          std::lock_guard lock(stats_mu_);
+          MutexLock lock(&stats_mu_);
           ++stats_.execs;
         }
       }
@@ -268,7 +269,7 @@ void ProcessMonitor::Sweep(bool report) {
       e.exe = k.exe;
       e.source = source_;
       (void)writer_->WriteProcess(e);
-      std::lock_guard lock(stats_mu_);
+      MutexLock lock(&stats_mu_);
       ++stats_.exits;
     }
   }
@@ -307,7 +308,7 @@ Result<uint64_t> ProcessMonitor::PollNetlink(std::chrono::milliseconds timeout) 
       if (errno == ENOBUFS) {
         // The kernel dropped events: catch up from /proc.
         {
-          std::lock_guard lock(stats_mu_);
+          MutexLock lock(&stats_mu_);
           ++stats_.netlink_overruns;
         }
         Sweep(true);
@@ -319,7 +320,7 @@ Result<uint64_t> ProcessMonitor::PollNetlink(std::chrono::milliseconds timeout) 
     uint64_t malformed = 0;
     const auto events = ParseProcConnectorDatagram(std::span<const uint8_t>(buf, static_cast<size_t>(n)), &malformed);
     if (malformed > 0) {
-      std::lock_guard lock(stats_mu_);
+      MutexLock lock(&stats_mu_);
       stats_.netlink_malformed += malformed;
     }
     for (const ProcConnectorEvent& ev : events) {
@@ -331,7 +332,7 @@ Result<uint64_t> ProcessMonitor::PollNetlink(std::chrono::milliseconds timeout) 
         } else {
           e.timestamp_nanos = WallNanos();
           e.pid = ev.tgid;
-          std::lock_guard lock(stats_mu_);
+          MutexLock lock(&stats_mu_);
           ++stats_.gone_before_read;
         }
         e.action = "exec";
@@ -345,7 +346,7 @@ Result<uint64_t> ProcessMonitor::PollNetlink(std::chrono::milliseconds timeout) 
         known_[ev.tgid] = std::move(k);
         (void)writer_->WriteProcess(e);
         ++written;
-        std::lock_guard lock(stats_mu_);
+        MutexLock lock(&stats_mu_);
         ++stats_.execs;
       } else if (ev.kind == ProcConnectorEvent::Kind::kExit && ev.pid == ev.tgid) {
         auto it = known_.find(ev.tgid);
@@ -363,7 +364,7 @@ Result<uint64_t> ProcessMonitor::PollNetlink(std::chrono::milliseconds timeout) 
           e.source = "netlink";
           (void)writer_->WriteProcess(e);
           ++written;
-          std::lock_guard lock(stats_mu_);
+          MutexLock lock(&stats_mu_);
           ++stats_.exits;
         }
         if (it != known_.end()) known_.erase(it);
@@ -391,7 +392,7 @@ void ProcessMonitor::Run() {
 }
 
 ProcessMonitorStats ProcessMonitor::stats() const {
-  std::lock_guard lock(stats_mu_);
+  MutexLock lock(&stats_mu_);
   return stats_;
 }
 

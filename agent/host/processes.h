@@ -12,13 +12,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/host/event_writer.h"
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
+#include "common/util/mutex.h"
 
 namespace rampart::host {
 
@@ -37,8 +38,8 @@ class ExeHashCache {
     auto operator<=>(const Key&) const = default;
   };
   uint64_t max_file_size_;
-  std::mutex mu_;
-  std::map<Key, std::string> hashes_;
+  Mutex mu_;
+  std::map<Key, std::string> hashes_ GUARDED_BY(mu_);
 };
 
 // One process as /proc shows it now; nullopt when it is gone (or /proc is
@@ -54,12 +55,15 @@ struct ProcessMonitorOptions {
   uint64_t max_hash_size = 256ull << 20;           // Larger executables are not hashed.
 };
 
+#define RAMPART_PROCESS_COUNTERS(X)                                                                 \
+  X(kCounter, execs, "", "process executions seen")                                                \
+  X(kCounter, exits, "", "process exits seen")                                                     \
+  X(kCounter, gone_before_read, "", "executions whose process ended before /proc was read")       \
+  X(kCounter, netlink_malformed, "", "malformed process-connector messages")                       \
+  X(kCounter, netlink_overruns, "", "process-connector buffer overruns (events lost; a /proc sweep follows)")
+
 struct ProcessMonitorStats {
-  uint64_t execs = 0;
-  uint64_t exits = 0;
-  uint64_t gone_before_read = 0;  // Exec seen, process ended before /proc was read.
-  uint64_t netlink_malformed = 0;
-  uint64_t netlink_overruns = 0;  // The socket buffer overflowed (events lost; a /proc sweep follows).
+  RAMPART_COUNTERS(ProcessMonitorStats, "processes", RAMPART_PROCESS_COUNTERS)
 };
 
 class ProcessMonitor {
@@ -97,8 +101,8 @@ class ProcessMonitor {
   };
   std::map<int32_t, Known> known_;
   int64_t next_sweep_ = 0;
-  mutable std::mutex stats_mu_;
-  ProcessMonitorStats stats_;
+  mutable Mutex stats_mu_;
+  ProcessMonitorStats stats_ GUARDED_BY(stats_mu_);
 };
 
 }  // namespace rampart::host

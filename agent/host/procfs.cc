@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "common/util/text.h"
+
 namespace rampart::host {
 namespace {
 
@@ -39,13 +41,6 @@ std::vector<std::string_view> Fields(std::string_view s) {
   return out;
 }
 
-bool HexNibble(char c, uint8_t* v) {
-  if (c >= '0' && c <= '9') { *v = static_cast<uint8_t>(c - '0'); return true; }
-  if (c >= 'A' && c <= 'F') { *v = static_cast<uint8_t>(c - 'A' + 10); return true; }
-  if (c >= 'a' && c <= 'f') { *v = static_cast<uint8_t>(c - 'a' + 10); return true; }
-  return false;
-}
-
 // "0100007F:0016" (IPv4, host-order words) or 32 hex digits (IPv6, four
 // host-order 32-bit words) before the colon.
 bool ParseAddress(std::string_view s, bool ipv6, std::string* ip, uint16_t* port) {
@@ -56,8 +51,8 @@ bool ParseAddress(std::string_view s, bool ipv6, std::string* ip, uint16_t* port
   if (hex.size() != want) return false;
   uint8_t raw[16] = {};
   for (size_t i = 0; i < want / 2; ++i) {
-    uint8_t hi = 0, lo = 0;
-    if (!HexNibble(hex[2 * i], &hi) || !HexNibble(hex[2 * i + 1], &lo)) return false;
+    const int hi = HexDigitValue(hex[2 * i]), lo = HexDigitValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
     raw[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   // Each 32-bit word was printed as a host-order (little-endian) integer.

@@ -51,7 +51,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   if (cfg.data_dir.empty()) agent.Problem("data_dir", "must not be empty");
   config::ReadLogSection(agent.Child("log"), &cfg.log);
   host::ReadHostConfig(agent, &cfg.host);
-  ship::ReadTransportConfig(agent, &cfg.transport);
+  ReadUplinkConfig(agent, &cfg.uplink);
   sensor::ReadCaptureConfig(agent.Child("capture"), &cfg.capture);
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
   detect::ReadDetectOptions(agent.Child("detect"), base_dir, &cfg.detect);
@@ -60,7 +60,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   if (cfg.name.empty()) cfg.name = HostName("agent");
   cfg.host.state_dir = cfg.data_dir + "/host";
   cfg.host.agent_name = cfg.name;
-  cfg.transport.spool.path = cfg.data_dir + "/spool";
+  cfg.uplink.spool.path = cfg.data_dir + "/spool";
   return cfg;
 }
 

@@ -24,7 +24,7 @@
 #include "agent/detect/detect_config.h"
 #include "agent/host/host_sensors.h"
 #include "agent/sensor/live.h"
-#include "agent/ship/transport.h"
+#include "agent/runtime/uplink.h"
 #include "agent/yara/payload_inspector.h"
 #include "common/log/log.h"
 #include "common/status/status.h"
@@ -43,7 +43,7 @@ struct AgentConfig {
   std::string data_dir = "/var/lib/rampart-agent";   // Spool, certificates, caches.
   log::Options log;
   host::HostSensorsOptions host;                     // agent.host and agent.yara (agent/host/host_sensors.h).
-  ship::TransportConfig transport;                   // agent.spool, agent.controller, agent.inputs (agent/ship/transport.h).
+  UplinkConfig uplink;                               // agent.spool, agent.controller, agent.inputs (agent/runtime/uplink.h).
   sensor::CaptureConfig capture;                     // agent.capture: live network sensor (agent/sensor/live.h).
   detect::DetectOptions detect;                      // agent.detect: rule files, variables (agent/detect/detect_config.h).
   NetworkYaraConfig yara_network;                    // agent.yara.network (above).

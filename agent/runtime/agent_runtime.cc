@@ -7,7 +7,7 @@
 #include "agent/detect/rule_inspector.h"
 #include "agent/host/host_sensors.h"
 #include "agent/sensor/live.h"
-#include "agent/ship/transport.h"
+#include "agent/runtime/uplink.h"
 #include "agent/store/spool.h"
 #include "agent/yara/payload_inspector.h"
 #include "agent/yara/rules.h"
@@ -34,7 +34,7 @@ Status RunAgent(const AgentConfig& config) {
   log::Info("agent", "started", {{"name", config.name}, {"site", config.site},
                                  {"data_dir", config.data_dir}, {"version", VersionLine("rampart-agent")}});
   // The spool: every event is durable there before it counts (agent/store).
-  auto spool = agent_store::Spool::Open(config.transport.spool);
+  auto spool = agent_store::Spool::Open(config.uplink.spool);
   if (!spool) return spool.error().WithContext("spool");
   std::unique_ptr<eve::EveSink> spool_sink = agent_store::NewSpoolSink(**spool);
   // Host sensors and scheduled YARA scans (agent.host, agent.yara).
@@ -86,9 +86,9 @@ Status RunAgent(const AgentConfig& config) {
     network = std::move(*started);
   }
   // EVE files to follow, and the stream to the controller once enrolled (agent/ship).
-  auto transport = ship::AgentTransport::Start(config.transport, config.data_dir, **spool,
+  auto uplink = Uplink::Start(config.uplink, config.data_dir, **spool,
                                                VersionLine("rampart-agent"), config.name);
-  if (!transport) return transport.error().WithContext("transport");
+  if (!uplink) return uplink.error().WithContext("uplink");
 
   WaitForShutdown();
   log::Info("agent", "stopping");
@@ -99,7 +99,7 @@ Status RunAgent(const AgentConfig& config) {
                                                 {"alerts", c.alerts.load()}, {"errors", c.errors.load()}});
   }
   (*host_sensors)->Stop();
-  (*transport)->Stop(std::chrono::seconds(5));
+  (*uplink)->Stop(std::chrono::seconds(5));
   log::Info("agent", "stopped");
   log::Flush();
   return Status::Ok();

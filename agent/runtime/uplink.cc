@@ -1,10 +1,8 @@
-#include "agent/ship/transport.h"
+#include "agent/runtime/uplink.h"
 
 #include <pthread.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -13,12 +11,14 @@
 #include "agent/store/eve_file.h"
 #include "common/config/config.h"
 #include "common/log/log.h"
+#include "common/metrics/counters.h"
 #include "common/tls/files.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
-namespace rampart::ship {
+namespace rampart::agent {
 
-void ReadTransportConfig(config::Section agent, TransportConfig* out) {
+void ReadUplinkConfig(config::Section agent, UplinkConfig* out) {
   config::Section spool = agent.Child("spool");
   spool.ByteSize("max_bytes", &out->spool.max_bytes, 1u << 20, 1ull << 42);
   std::chrono::milliseconds age = std::chrono::duration_cast<std::chrono::milliseconds>(out->spool.max_age);
@@ -28,7 +28,7 @@ void ReadTransportConfig(config::Section agent, TransportConfig* out) {
 
   config::Section c = agent.Child("controller");
   c.String("address", &out->controller);
-  if (!out->controller.empty() && !SplitHostPort(out->controller).has_value()) {
+  if (!out->controller.empty() && !ship::SplitHostPort(out->controller).has_value()) {
     c.Problem("address", "must be HOST:PORT ([v6]:PORT for IPv6), got '" + out->controller + "'");
   }
   c.String("server_name", &out->server_name);
@@ -47,13 +47,13 @@ void ReadTransportConfig(config::Section agent, TransportConfig* out) {
 
 namespace {
 
-class TransportImpl final : public AgentTransport {
+class UplinkImpl final : public Uplink {
  public:
-  TransportImpl(const TransportConfig& c, std::string data_dir, agent_store::Spool& spool, std::string version,
+  UplinkImpl(const UplinkConfig& c, std::string data_dir, agent_store::Spool& spool, std::string version,
                 std::string hostname)
       : c_(c), data_dir_(std::move(data_dir)), spool_(spool), version_(std::move(version)),
         hostname_(std::move(hostname)) {}
-  ~TransportImpl() override { Stop(std::chrono::milliseconds(0)); }
+  ~UplinkImpl() override { Stop(std::chrono::milliseconds(0)); }
 
   Status Init() {
     for (const std::string& path : c_.eve_files) {
@@ -72,22 +72,29 @@ class TransportImpl final : public AgentTransport {
 
   void Stop(std::chrono::milliseconds drain) override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stopped_) return;
       stopped_ = true;
       drain_ = drain;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     if (thread_.joinable()) thread_.join();
   }
 
  private:
   void Loop() {
     int64_t next_enrol_check = 0;
+    std::chrono::milliseconds drain{0};
     while (true) {
       {
-        std::unique_lock lock(mu_);
-        if (cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopped_; })) break;
+        const auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        MutexLock lock(&mu_);
+        while (!stopped_ && cv_.WaitUntil(&mu_, tick)) {
+        }
+        if (stopped_) {
+          drain = drain_;
+          break;
+        }
       }
       const int64_t now = MonotonicNanos();
       if (!shipper_ && now >= next_enrol_check) {
@@ -98,12 +105,12 @@ class TransportImpl final : public AgentTransport {
     }
     // Producers first, then the stream (it drains acks), then a last status.
     for (auto& in : inputs_) in.follower->Stop();
-    if (shipper_) shipper_->Stop(drain_);
+    if (shipper_) shipper_->Stop(drain);
     WriteStatus();
   }
 
   void TryStartShipper() {
-    auto id = LoadIdentity(data_dir_);
+    auto id = ship::LoadIdentity(data_dir_);
     if (!id.has_value()) {
       if (!warned_) {
         log::Warn("agent", "not shipping yet: events stay in the spool", {{"reason", id.error()}});
@@ -111,7 +118,7 @@ class TransportImpl final : public AgentTransport {
       }
       return;
     }
-    ShipperOptions o;
+    ship::ShipperOptions o;
     o.identity = *id;
     if (!c_.server_name.empty()) o.identity.server_name = c_.server_name;
     o.controller = c_.controller;
@@ -123,7 +130,7 @@ class TransportImpl final : public AgentTransport {
     o.backlog_events_per_second = c_.backlog_rate;
     o.batch_max_events = c_.batch_events;
     o.probes = c_.probes;
-    auto s = Shipper::Start(o, spool_);
+    auto s = ship::Shipper::Start(o, spool_);
     if (!s.has_value()) {
       log::Error("agent", "cannot start shipping", {{"error", s.error()}});
       return;
@@ -133,29 +140,36 @@ class TransportImpl final : public AgentTransport {
               {{"agent_id", id->agent_id}, {"controller", c_.controller.empty() ? id->controller : c_.controller}});
   }
 
+  // The rows of a counter table as a JSON object, under their own names.
+  template <class Counters>
+  static nlohmann::json CountersJson(const Counters& c) {
+    nlohmann::json j = nlohmann::json::object();
+    metrics::ForEachCounter(c, [&](const metrics::CounterInfo& info, uint64_t v) { j[std::string(info.name)] = v; });
+    return j;
+  }
+
   void WriteStatus() {
-    const agent_store::OutboxStats q = spool_.Stats();
     nlohmann::json j;
     j["time"] = FormatRfc3339(WallNanos());
-    j["spool"] = {{"last_sequence", q.last_sequence}, {"depth", q.depth},       {"bytes", q.bytes},
-                  {"alerts", q.alerts},               {"appended", q.appended}, {"acknowledged", q.acknowledged},
-                  {"dropped", q.dropped},             {"rejected", q.rejected}};
+    j["spool"] = CountersJson(spool_.Stats());
     nlohmann::json inputs = nlohmann::json::array();
     for (const auto& in : inputs_) {
-      const agent_store::EveFileStats s = in.follower->Stats();
-      inputs.push_back({{"path", in.path}, {"lines", s.lines}, {"offset", s.offset}, {"inode", s.inode},
-                        {"oversized", s.oversized}, {"rotations", s.rotations}});
+      nlohmann::json i = CountersJson(in.follower->Stats());
+      i["path"] = in.path;
+      inputs.push_back(std::move(i));
     }
     j["inputs"] = inputs;
     if (shipper_) {
-      const ShipperStats s = shipper_->Stats();
-      j["stream"] = {{"connected", s.connected},         {"connects", s.connects},
-                     {"failures", s.failures},           {"events_sent", s.events_sent},
-                     {"events_acked", s.events_acked},   {"alerts_ahead", s.alerts_ahead},
-                     {"stored_through", s.stored_through}, {"last_error", s.last_error},
-                     {"rtt_ms", s.rtt_ms},               {"jitter_ms", s.jitter_ms},
-                     {"loss_ratio", s.loss_ratio},       {"probes_sent", s.probes_sent},
-                     {"probes_received", s.probes_received}};
+      const ship::ShipperStats s = shipper_->Stats();
+      nlohmann::json stream = CountersJson(s);
+      stream["connected"] = s.connected;
+      stream["last_error"] = s.last_error;
+      stream["rtt_ms"] = s.rtt_ms;
+      stream["jitter_ms"] = s.jitter_ms;
+      stream["loss_ratio"] = s.loss_ratio;
+      stream["probes_sent"] = s.probes_sent;
+      stream["probes_received"] = s.probes_received;
+      j["stream"] = std::move(stream);
     } else {
       j["stream"] = {{"connected", false}, {"enrolled", false}};
     }
@@ -173,31 +187,31 @@ class TransportImpl final : public AgentTransport {
     std::unique_ptr<agent_store::EveFileFollower> follower;
   };
 
-  TransportConfig c_;
+  UplinkConfig c_;
   std::string data_dir_;
   agent_store::Spool& spool_;
   std::string version_;
   std::string hostname_;
   std::vector<Input> inputs_;
-  std::unique_ptr<Shipper> shipper_;
+  std::unique_ptr<ship::Shipper> shipper_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
-  std::chrono::milliseconds drain_{0};
+  Mutex mu_;
+  CondVar cv_;
+  bool stopped_ GUARDED_BY(mu_) = false;
+  std::chrono::milliseconds drain_ GUARDED_BY(mu_) = std::chrono::milliseconds(0);
   bool warned_ = false;
   bool status_warned_ = false;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<AgentTransport>> AgentTransport::Start(const TransportConfig& config,
+Result<std::unique_ptr<Uplink>> Uplink::Start(const UplinkConfig& config,
                                                               const std::string& data_dir, agent_store::Spool& spool,
                                                               const std::string& version,
                                                               const std::string& hostname) {
-  auto t = std::make_unique<TransportImpl>(config, data_dir, spool, version, hostname);
+  auto t = std::make_unique<UplinkImpl>(config, data_dir, spool, version, hostname);
   RAMPART_RETURN_IF_ERROR(t->Init());
-  return std::unique_ptr<AgentTransport>(std::move(t));
+  return std::unique_ptr<Uplink>(std::move(t));
 }
 
-}  // namespace rampart::ship
+}  // namespace rampart::agent

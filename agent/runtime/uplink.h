@@ -1,7 +1,7 @@
 #pragma once
-// The agent daemon's transport, as `rampart-agent run` starts it: the spool
-// settings, the EVE files to follow into the spool, and the shipper, which
-// starts as soon as the agent is enrolled (it checks again every few seconds
+// The agent daemon's uplink to the controller, as `rampart-agent run` wires
+// it: the spool settings, the EVE files to follow into the spool, and the
+// shipper (agent/ship), which starts as soon as the agent is enrolled (it checks again every few seconds
 // until `rampart-agent enroll` has run). Once a second it writes
 // DATA_DIR/status.json (spool, inputs and stream counters) for operators and
 // tests; every figure there is durable before it is written.
@@ -33,9 +33,9 @@ namespace rampart::config {
 class Section;
 }
 
-namespace rampart::ship {
+namespace rampart::agent {
 
-struct TransportConfig {
+struct UplinkConfig {
   agent_store::SpoolOptions spool;    // path is set by the runtime (DATA_DIR/spool).
   std::string controller;             // Empty: the address enrolled with.
   std::string server_name;
@@ -48,19 +48,19 @@ struct TransportConfig {
 };
 
 // Reads agent.spool, agent.controller and agent.inputs.
-void ReadTransportConfig(config::Section agent, TransportConfig* out);
+void ReadUplinkConfig(config::Section agent, UplinkConfig* out);
 
-class AgentTransport {
+class Uplink {
  public:
   // Starts the EVE file followers, the shipper (when enrolled) and the
-  // status writer. The spool must outlive the transport.
-  static Result<std::unique_ptr<AgentTransport>> Start(const TransportConfig& config, const std::string& data_dir,
-                                                       agent_store::Spool& spool, const std::string& version,
-                                                       const std::string& hostname);
-  virtual ~AgentTransport() = default;
+  // status writer. The spool must outlive the uplink.
+  static Result<std::unique_ptr<Uplink>> Start(const UplinkConfig& config, const std::string& data_dir,
+                                               agent_store::Spool& spool, const std::string& version,
+                                               const std::string& hostname);
+  virtual ~Uplink() = default;
   // Stops the inputs, then the shipper (Goodbye, waits up to `drain` for
   // outstanding acks), writes a last status.
   virtual void Stop(std::chrono::milliseconds drain) = 0;
 };
 
-}  // namespace rampart::ship
+}  // namespace rampart::agent

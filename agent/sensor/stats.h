@@ -6,7 +6,7 @@
 #include <string>
 
 #include "agent/capture/capture.h"
-#include "agent/sensor/worker.h"
+#include "agent/sensor/worker_stats.h"
 
 namespace rampart::sensor {
 

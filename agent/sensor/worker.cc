@@ -26,17 +26,6 @@ namespace {
 constexpr size_t kFlushBytes = 256 * 1024;
 constexpr int64_t kSecond = 1'000'000'000;
 
-template <typename T>
-void AddCounters(T* a, const T& b) {
-  static_assert(sizeof(T) % sizeof(uint64_t) == 0);
-  constexpr size_t n = sizeof(T) / sizeof(uint64_t);
-  uint64_t x[n], y[n];
-  std::memcpy(x, a, sizeof(T));
-  std::memcpy(y, &b, sizeof(T));
-  for (size_t i = 0; i < n; ++i) x[i] += y[i];
-  std::memcpy(a, x, sizeof(T));
-}
-
 const char* FlagsHex(uint8_t f, char* buf) {
   static const char kHex[] = "0123456789abcdef";
   buf[0] = kHex[f >> 4];
@@ -53,24 +42,6 @@ void CopyAddr(const decode::IpAddr& a, IpAddress* out) {
 }
 
 }  // namespace
-
-void WorkerStats::Add(const WorkerStats& o) {
-  const uint64_t max_pkt = std::max(decode.max_pkt_size, o.decode.max_pkt_size);
-  AddCounters(&decode, o.decode);
-  decode.max_pkt_size = max_pkt;
-  AddCounters(&defrag, o.defrag);
-  AddCounters(&flow, o.flow);
-  AddCounters(&reassembly, o.reassembly);
-  AddCounters(&app, o.app);
-  reassembly_memuse += o.reassembly_memuse;
-  flow_memuse += o.flow_memuse;
-  records += o.records;
-  alerts += o.alerts;
-  anomalies += o.anomalies;
-  stream_events += o.stream_events;
-  invalid_checksum_skipped += o.invalid_checksum_skipped;
-  last_packet_nanos = std::max(last_packet_nanos, o.last_packet_nanos);
-}
 
 // The sensor's per-flow data (only with an inspector).
 struct Worker::FlowData final : public flow::FlowUserData {

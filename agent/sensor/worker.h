@@ -16,30 +16,11 @@
 #include "agent/flow/flow_table.h"
 #include "agent/sensor/inspector.h"
 #include "agent/sensor/sensor.h"
+#include "agent/sensor/worker_stats.h"
 #include "common/eve/json_writer.h"
 #include "common/eve/sink.h"
 
 namespace rampart::sensor {
-
-// Every counter a worker keeps, for stats records.
-struct WorkerStats {
-  decode::DecodeCounters decode;
-  decode::DefragCounters defrag;
-  flow::FlowCounters flow;
-  flow::ReassemblyCounters reassembly;
-  applayer::AppCounters app;
-  uint64_t reassembly_memuse = 0;
-  uint64_t flow_memuse = 0;
-  uint64_t records = 0;
-  uint64_t alerts = 0;
-  uint64_t anomalies = 0;
-  uint64_t stream_events = 0;
-  uint64_t invalid_checksum_skipped = 0;
-  uint64_t last_packet_nanos = 0;
-
-  // Adds `o` (maxima are maxed, not added).
-  void Add(const WorkerStats& o);
-};
 
 class Worker final : public AlertSink {
  public:

@@ -4,8 +4,6 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <openssl/crypto.h>
-#include <openssl/hmac.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,35 +12,11 @@
 #include <cstring>
 #include <random>
 
+#include "common/probe/link_probe.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
 namespace rampart::ship::detail {
-namespace {
-
-constexpr size_t kHeader = 36;
-constexpr size_t kMac = 16;
-
-void PutU32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-void PutU64(uint8_t* p, uint64_t v) {
-  PutU32(p, static_cast<uint32_t>(v >> 32));
-  PutU32(p + 4, static_cast<uint32_t>(v));
-}
-uint32_t GetU32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-uint64_t GetU64(const uint8_t* p) { return (uint64_t{GetU32(p)} << 32) | GetU32(p + 4); }
-
-void Mac(const std::string& key, const uint8_t* data, size_t len, uint8_t out[32]) {
-  unsigned int n = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data, len, out, &n);
-}
-
-}  // namespace
 
 Prober::Prober(std::string agent_id, std::chrono::milliseconds window)
     : agent_id_(std::move(agent_id)), window_nanos_(window.count() * 1'000'000) {
@@ -53,17 +27,17 @@ Prober::Prober(std::string agent_id, std::chrono::milliseconds window)
 
 Prober::~Prober() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) ::close(fd_);
 }
 
 void Prober::Configure(const std::string& host, int port, const std::string& key,
                        std::chrono::milliseconds interval) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (host != host_ || port != port_) reopen_ = true;
   host_ = host;
   port_ = port;
@@ -74,7 +48,7 @@ void Prober::Configure(const std::string& host, int port, const std::string& key
       pthread_setname_np(pthread_self(), "ship-probe");
       Loop();
     });
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 bool Prober::OpenSocket() {
@@ -97,22 +71,12 @@ bool Prober::OpenSocket() {
 }
 
 void Prober::Send(int64_t mono) {
-  uint8_t buf[kHeader + 64 + kMac] = {0};
-  std::memcpy(buf, "RPRB", 4);
-  buf[4] = 1;
-  buf[5] = 1;
-  buf[6] = static_cast<uint8_t>(agent_id_.size() >> 8);
-  buf[7] = static_cast<uint8_t>(agent_id_.size());
+  uint8_t buf[link_probe::kMaxPacketSize];
   const uint32_t seq = next_seq_++;
-  PutU32(buf + 8, seq);
-  PutU64(buf + 12, static_cast<uint64_t>(WallNanos()));
-  std::memcpy(buf + kHeader, agent_id_.data(), agent_id_.size());
-  const size_t body = kHeader + agent_id_.size();
-  uint8_t mac[32];
-  Mac(key_, buf, body, mac);
-  std::memcpy(buf + body, mac, kMac);
+  const size_t size = link_probe::EncodeRequest(key_, agent_id_, seq, WallNanos(), buf);
+  if (size == 0) return;
   // A send error (no route while the link is cut) is a lost probe like any other.
-  (void)::sendto(fd_, buf, body + kMac, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&target_),
+  (void)::sendto(fd_, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&target_),
                  target_len_);
   sent_[seq] = mono;
   outcomes_.emplace_back(mono, false);
@@ -124,21 +88,13 @@ void Prober::Receive() {
     const ssize_t n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
     if (n <= 0) return;
     const int64_t now = MonotonicNanos();
-    if (static_cast<size_t>(n) != kHeader + agent_id_.size() + kMac || std::memcmp(buf, "RPRB", 4) != 0 ||
-        buf[4] != 1 || buf[5] != 2) {
-      continue;
-    }
-    const size_t body = kHeader + agent_id_.size();
-    uint8_t mac[32];
-    Mac(key_, buf, body, mac);
-    if (CRYPTO_memcmp(mac, buf + body, kMac) != 0) continue;
-    if (std::memcmp(buf + kHeader, agent_id_.data(), agent_id_.size()) != 0) continue;
-    const uint32_t seq = GetU32(buf + 8);
-    auto it = sent_.find(seq);
+    const auto reply = link_probe::ParseReply(key_, agent_id_, buf, static_cast<size_t>(n));
+    if (!reply) continue;
+    auto it = sent_.find(reply->sequence);
     if (it == sent_.end()) continue;  // Too old, or answered already.
     const int64_t sent_at = it->second;
     sent_.erase(it);
-    const int64_t reflector = static_cast<int64_t>(GetU64(buf + 28)) - static_cast<int64_t>(GetU64(buf + 20));
+    const int64_t reflector = reply->reflector_sent - reply->reflector_received;
     int64_t rtt = now - sent_at - std::max<int64_t>(0, reflector);
     if (rtt < 0) rtt = now - sent_at;
     for (auto& o : outcomes_) {
@@ -152,17 +108,17 @@ void Prober::Receive() {
 }
 
 void Prober::Loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   int64_t next_send = 0;
   while (!stop_) {
     if (!configured_) {
-      cv_.wait_for(lock, std::chrono::seconds(1));
+      cv_.WaitFor(&mu_, std::chrono::seconds(1));
       continue;
     }
     if (reopen_ || fd_ < 0) {
       reopen_ = false;
       if (!OpenSocket()) {
-        cv_.wait_for(lock, std::chrono::seconds(2));
+        cv_.WaitFor(&mu_, std::chrono::seconds(2));
         reopen_ = true;
         continue;
       }
@@ -181,16 +137,18 @@ void Prober::Loop() {
     }
     const int fd = fd_;
     const int64_t wait = std::max<int64_t>(1, (next_send - MonotonicNanos()) / 1'000'000);
-    lock.unlock();
+    // Not holding the lock while waiting for a reply: Window() and
+    // Configure() come from other threads.
+    mu_.Unlock();
     pollfd p{fd, POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait, 1000)));
-    lock.lock();
+    mu_.Lock();
     if (fd_ == fd && (p.revents & POLLIN)) Receive();
   }
 }
 
 ProbeWindow Prober::Window() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ProbeWindow w;
   const int64_t now = MonotonicNanos();
   // Probes sent in the window, except the last second's (replies may be on the way).

@@ -5,11 +5,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -17,10 +14,13 @@
 #include "agent/ship/batch_encoding.h"
 #include "agent/ship/health.h"
 #include "agent/ship/prober.h"
+#include "agent/ship/stream_call.h"
 #include "common/log/log.h"
 #include "common/rpc/status.h"
+#include "common/status/check.h"
 #include "common/tls/pki.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 #include "rampart/v1/agent_service.grpc.pb.h"
 
 namespace rampart::ship {
@@ -30,141 +30,11 @@ namespace v1 = rampart::v1;
 using agent_store::Lane;
 using agent_store::OutboxEntry;
 using agent_store::SeqRange;
+using detail::Inbox;
+using detail::StreamCall;
 
-constexpr char kStreamMethod[] = "/rampart.v1.AgentService/Stream";
-// Events in a stream's first batch; see the slow start in Run.
+// Events in a stream's first batch; see the slow start in Session.
 constexpr size_t kFirstBatchEvents = 64;
-
-grpc::ByteBuffer ToBuffer(std::string bytes) {
-  auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-bool FromBuffer(const grpc::ByteBuffer& buf, v1::ControllerMessage* msg) {
-  std::vector<grpc::Slice> slices;
-  if (!buf.Dump(&slices).ok()) return false;
-  std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return msg->ParseFromString(bytes);
-}
-
-// Events from the reactor to the control thread.
-struct Inbox {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<v1::ControllerMessage> messages;
-  bool read_closed = false;  // The last read failed: the stream is ending.
-  bool done = false;         // OnDone ran; `status` is final.
-  grpc::Status status;
-  bool wake = false;  // Stop requested, or a write completed.
-};
-
-// One stream: writes queued by the control thread, one in flight; reads
-// parsed into the inbox. Owned by the control thread, destroyed only after
-// OnDone.
-class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
- public:
-  StreamCall(grpc::GenericStub& stub, Inbox& inbox) : inbox_(inbox) {
-    stub.PrepareBidiStreamingCall(&ctx_, kStreamMethod, grpc::StubOptions(), this);
-    // The shipper thread starts writes from outside the reactions: the hold
-    // keeps OnDone (after which this object may be deleted) from running
-    // while it still may, until ReleaseHold().
-    AddHold();
-    StartRead(&read_);
-    StartCall();
-  }
-
-  // The owner starts no more operations; OnDone may follow.
-  void ReleaseHold() {
-    if (!hold_released_.exchange(true)) RemoveHold();
-  }
-
-  void Write(std::string bytes) {
-    std::lock_guard lock(mu_);
-    if (closed_) return;
-    queue_.push_back(ToBuffer(std::move(bytes)));
-    ++queued_;
-    if (!writing_) {
-      writing_ = true;
-      StartWrite(&queue_.front());
-    }
-  }
-
-  // Half-closes after the queued writes.
-  void CloseWrites() {
-    std::lock_guard lock(mu_);
-    if (closed_) return;
-    closed_ = true;
-    if (!writing_) StartWritesDone();
-  }
-
-  void Cancel() { ctx_.TryCancel(); }
-  size_t Queued() {
-    std::lock_guard lock(mu_);
-    return queued_;
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    writing_ = false;
-    queue_.pop_front();
-    --queued_;
-    if (!ok) {
-      queue_.clear();
-      queued_ = 0;
-      return;  // The stream is failing; OnDone follows.
-    }
-    if (!queue_.empty()) {
-      writing_ = true;
-      StartWrite(&queue_.front());
-    } else if (closed_) {
-      StartWritesDone();
-    }
-    Wake();
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      // OnDone waits for the owner's hold; tell the owner to release it.
-      std::lock_guard lock(inbox_.mu);
-      inbox_.read_closed = true;
-      inbox_.cv.notify_all();
-      return;
-    }
-    v1::ControllerMessage msg;
-    if (FromBuffer(read_, &msg)) {
-      std::lock_guard lock(inbox_.mu);
-      inbox_.messages.push_back(std::move(msg));
-      inbox_.cv.notify_all();
-    }
-    StartRead(&read_);
-  }
-
-  void OnDone(const grpc::Status& s) override {
-    std::lock_guard lock(inbox_.mu);
-    inbox_.done = true;
-    inbox_.status = s;
-    inbox_.cv.notify_all();
-  }
-
- private:
-  void Wake() {
-    std::lock_guard lock(inbox_.mu);
-    inbox_.wake = true;
-    inbox_.cv.notify_all();
-  }
-
-  Inbox& inbox_;
-  grpc::ClientContext ctx_;
-  grpc::ByteBuffer read_;
-  std::recursive_mutex mu_;
-  std::deque<grpc::ByteBuffer> queue_;
-  size_t queued_ = 0;
-  bool writing_ = false;
-  bool closed_ = false;
-  std::atomic<bool> hold_released_{false};
-};
 
 class ShipperImpl final : public Shipper {
  public:
@@ -194,18 +64,18 @@ class ShipperImpl final : public Shipper {
 
   void Stop(std::chrono::milliseconds drain) override {
     {
-      std::lock_guard lock(inbox_.mu);
+      MutexLock lock(&inbox_.mu);
       stop_requested_ = true;
       drain_ = drain;
       inbox_.wake = true;
-      inbox_.cv.notify_all();
+      inbox_.cv.SignalAll();
     }
     if (thread_.joinable()) thread_.join();
     prober_.reset();
   }
 
   ShipperStats Stats() const override {
-    std::lock_guard lock(stats_mu_);
+    MutexLock lock(&stats_mu_);
     ShipperStats s = stats_;
     if (prober_) {
       const detail::ProbeWindow w = prober_->Window();
@@ -219,13 +89,13 @@ class ShipperImpl final : public Shipper {
   }
 
  private:
-  bool StopRequested() {
-    std::lock_guard lock(inbox_.mu);
+  bool StopRequested() EXCLUDES(inbox_.mu) {
+    MutexLock lock(&inbox_.mu);
     return stop_requested_;
   }
 
-  void SetError(const std::string& e) {
-    std::lock_guard lock(stats_mu_);
+  void SetError(const std::string& e) EXCLUDES(stats_mu_) {
+    MutexLock lock(&stats_mu_);
     stats_.last_error = e;
     ++stats_.failures;
   }
@@ -261,7 +131,7 @@ class ShipperImpl final : public Shipper {
       bool welcomed = false;
       Status s = RunStream(&welcomed);
       {
-        std::lock_guard lock(stats_mu_);
+        MutexLock lock(&stats_mu_);
         stats_.connected = false;
       }
       if (StopRequested()) break;
@@ -272,8 +142,12 @@ class ShipperImpl final : public Shipper {
       const std::chrono::milliseconds wait(pick(rng));
       log::Warn("ship", "stream to the controller ended; retrying",
                 {{"controller", o_.controller}, {"error", s}, {"retry_in_ms", wait.count()}});
-      std::unique_lock lock(inbox_.mu);
-      inbox_.cv.wait_for(lock, wait, [&] { return stop_requested_; });
+      {
+        const auto until = std::chrono::steady_clock::now() + wait;
+        MutexLock lock(&inbox_.mu);
+        while (!stop_requested_ && inbox_.cv.WaitUntil(&inbox_.mu, until)) {
+        }
+      }
       backoff = std::min(backoff * 2, o_.reconnect_max);
     }
   }
@@ -352,32 +226,54 @@ class ShipperImpl final : public Shipper {
   }
 
   // Waits for the inbox, a stop, or `until` (monotonic ns).
-  void Wait(int64_t until) {
-    std::unique_lock lock(inbox_.mu);
+  void Wait(int64_t until) EXCLUDES(inbox_.mu) {
+    MutexLock lock(&inbox_.mu);
     const int64_t now = MonotonicNanos();
     if (until <= now) return;
-    inbox_.cv.wait_for(lock, std::chrono::nanoseconds(until - now), [&] {
-      return stop_requested_ || inbox_.done || inbox_.read_closed || !inbox_.messages.empty() || inbox_.wake;
-    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(until - now);
+    while (!stop_requested_ && !inbox_.done && !inbox_.read_closed && inbox_.messages.empty() && !inbox_.wake) {
+      if (!inbox_.cv.WaitUntil(&inbox_.mu, deadline)) break;
+    }
     inbox_.wake = false;
   }
 
   // Releases the call's hold and waits for OnDone: its final status.
   grpc::Status AwaitEnd(StreamCall& call) {
     call.ReleaseHold();
-    std::unique_lock lock(inbox_.mu);
-    inbox_.cv.wait(lock, [&] { return inbox_.done; });
-    return inbox_.status;
+    return inbox_.AwaitDone();
   }
 
+  // One stream's state, from the Welcome to its end.
+  struct Session {
+    uint32_t max_in_flight = 1;
+    int64_t heartbeat_every = 0;  // ns
+    uint64_t backlog_end = 0;     // Sequences up to here were queued at connect: the backlog.
+    uint64_t cursor = 0;          // Highest sequence sent in sequence order.
+    uint64_t alert_cursor = 0;    // Highest alert sent ahead of the backlog.
+    std::set<uint64_t> ahead;     // Alerts sent ahead, not to be sent again in order.
+    std::map<uint64_t, size_t> in_flight;  // batch id -> events
+    std::set<uint64_t> gone_reported;
+    uint64_t batch_id = 0;
+    int64_t next_heartbeat = INT64_MAX;
+    double tokens = 0;  // Backlog pacing: events that may leave now.
+    int64_t tokens_at = 0;
+    std::vector<OutboxEntry> entries;
+    // Slow start: the first batches of a stream are small and every
+    // acknowledged batch doubles the size, up to batch_max_events. After a
+    // controller restart every agent reconnects at once; with full-size
+    // batches their first ones all arrive together, interleaved on the
+    // controller's reads, and the store idles until hundreds of megabytes
+    // have crossed. Small first batches are stored and acknowledged within
+    // one round trip, and on a link that just came back a cut costs little.
+    size_t batch_limit = 0;
+    bool draining = false;
+    int64_t drain_deadline = 0;
+  };
+
+  // Connects, says Hello and runs the stream until it ends. *welcomed tells
+  // whether the controller answered (the backoff starts over then).
   Status RunStream(bool* welcomed) {
-    {
-      std::lock_guard lock(inbox_.mu);
-      inbox_.messages.clear();
-      inbox_.read_closed = false;
-      inbox_.done = false;
-      inbox_.status = grpc::Status::OK;
-    }
+    inbox_.Reset();
     auto channel = MakeChannel();
     grpc::GenericStub stub(channel);
     auto call = std::make_unique<StreamCall>(stub, inbox_);
@@ -388,44 +284,54 @@ class ShipperImpl final : public Shipper {
       ~Closer() {
         call->Cancel();
         call->ReleaseHold();
-        std::unique_lock lock(inbox.mu);
-        inbox.cv.wait(lock, [&] { return inbox.done; });
+        inbox.AwaitDone();
       }
     } closer{call.get(), inbox_};
 
-    const agent_store::OutboxStats at_connect = outbox_.Stats();
     v1::AgentMessage hello_msg;
     v1::Hello* hello = hello_msg.mutable_hello();
     hello->set_agent_id(o_.identity.agent_id);
     hello->set_version(o_.version);
-    hello->set_last_sequence(at_connect.last_sequence);
+    hello->set_last_sequence(outbox_.Stats().last_sequence);
     hello->set_hostname(o_.hostname);
     call->Write(Encode(hello_msg));
 
-    // The Welcome.
-    v1::Welcome welcome;
+    RAMPART_ASSIGN_OR_RETURN(v1::Welcome welcome, AwaitWelcome(*call));
+    *welcomed = true;
+    RAMPART_ASSIGN_OR_RETURN(Session session, BeginSession(welcome));
+    return StreamLoop(*call, session);
+  }
+
+  // The controller's Welcome, or why the stream ended before it.
+  Result<v1::Welcome> AwaitWelcome(StreamCall& call) EXCLUDES(inbox_.mu) {
     const int64_t deadline = MonotonicNanos() + o_.connect_timeout.count() * 1'000'000;
-    while (true) {
-      std::unique_lock lock(inbox_.mu);
-      if (!inbox_.messages.empty()) {
-        v1::ControllerMessage m = std::move(inbox_.messages.front());
-        inbox_.messages.pop_front();
-        if (m.has_welcome()) {
-          welcome = m.welcome();
+    bool ended = false;
+    {
+      MutexLock lock(&inbox_.mu);
+      while (true) {
+        if (!inbox_.messages.empty()) {
+          v1::ControllerMessage m = std::move(inbox_.messages.front());
+          inbox_.messages.pop_front();
+          if (m.has_welcome()) return m.welcome();
+          continue;
+        }
+        if (inbox_.done || inbox_.read_closed) {
+          ended = true;
           break;
         }
-        continue;
+        if (stop_requested_) return CancelledError("stopping");
+        const int64_t now = MonotonicNanos();
+        if (now >= deadline) return DeadlineExceededError("no Welcome from " + o_.controller);
+        inbox_.cv.WaitFor(&inbox_.mu, std::chrono::nanoseconds(deadline - now));
       }
-      if (inbox_.done || inbox_.read_closed) {
-        lock.unlock();
-        return rpc::FromGrpc(AwaitEnd(*call), "stream");
-      }
-      if (stop_requested_) return CancelledError("stopping");
-      const int64_t now = MonotonicNanos();
-      if (now >= deadline) return DeadlineExceededError("no Welcome from " + o_.controller);
-      inbox_.cv.wait_for(lock, std::chrono::nanoseconds(deadline - now));
     }
-    *welcomed = true;
+    RAMPART_CHECK(ended);
+    return rpc::FromGrpc(AwaitEnd(call), "stream");
+  }
+
+  // Applies what the Welcome says (resume point, renumbering, probes,
+  // limits) and returns the stream's starting state.
+  Result<Session> BeginSession(const v1::Welcome& welcome) {
     if (welcome.sequence_reset()) {
       RAMPART_RETURN_IF_ERROR(outbox_.Renumber(welcome.last_stored_sequence() + 1));
     }
@@ -438,17 +344,20 @@ class ShipperImpl final : public Shipper {
       prober_->Configure(host_, static_cast<int>(welcome.probe_port()), welcome.probe_key(),
                          std::chrono::milliseconds(welcome.probe_interval_ms() ? welcome.probe_interval_ms() : 200));
     }
-    const uint32_t max_in_flight =
-        std::max<uint32_t>(1, welcome.max_batches_in_flight() ? std::min(welcome.max_batches_in_flight(),
-                                                                        o_.max_batches_in_flight)
-                                                              : o_.max_batches_in_flight);
-    const int64_t heartbeat_every =
+    Session s;
+    s.max_in_flight = std::max<uint32_t>(
+        1, welcome.max_batches_in_flight() ? std::min(welcome.max_batches_in_flight(), o_.max_batches_in_flight)
+                                           : o_.max_batches_in_flight);
+    s.heartbeat_every =
         std::max<int64_t>(1, welcome.heartbeat_interval_seconds() ? welcome.heartbeat_interval_seconds() : 10) *
         1'000'000'000;
     const agent_store::OutboxStats now_stats = outbox_.Stats();
-    const uint64_t backlog_end = now_stats.depth > o_.backlog_threshold ? now_stats.last_sequence : 0;
+    s.backlog_end = now_stats.depth > o_.backlog_threshold ? now_stats.last_sequence : 0;
+    s.next_heartbeat = o_.heartbeats ? MonotonicNanos() : INT64_MAX;
+    s.tokens_at = MonotonicNanos();
+    s.batch_limit = std::min(o_.batch_max_events, kFirstBatchEvents);
     {
-      std::lock_guard lock(stats_mu_);
+      MutexLock lock(&stats_mu_);
       stats_.connected = true;
       ++stats_.connects;
       stats_.stored_through = welcome.last_stored_sequence();
@@ -456,160 +365,158 @@ class ShipperImpl final : public Shipper {
     log::Info("ship", "connected to the controller",
               {{"controller", o_.controller}, {"agent", welcome.agent_id()},
                {"resume_after", welcome.last_stored_sequence()}, {"queued", now_stats.depth},
-               {"backlog_through", backlog_end}});
+               {"backlog_through", s.backlog_end}});
+    return s;
+  }
 
-    uint64_t cursor = 0;        // Highest sequence sent in sequence order.
-    uint64_t alert_cursor = 0;  // Highest alert sent ahead of the backlog.
-    std::set<uint64_t> ahead;   // Alerts sent ahead, not to be sent again in order.
-    std::map<uint64_t, size_t> in_flight;  // batch id -> events
-    std::set<uint64_t> gone_reported;
-    uint64_t batch_id = 0;
-    int64_t next_heartbeat = o_.heartbeats ? MonotonicNanos() : INT64_MAX;
-    double tokens = 0;
-    int64_t tokens_at = MonotonicNanos();
-    std::vector<OutboxEntry> entries;
-    // Slow start: the first batches of a stream are small and every
-    // acknowledged batch doubles the size, up to batch_max_events. After a
-    // controller restart every agent reconnects at once; with full-size
-    // batches their first ones all arrive together, interleaved on the
-    // controller's reads, and the store idles until hundreds of megabytes
-    // have crossed. Small first batches are stored and acknowledged within
-    // one round trip, and on a link that just came back a cut costs little.
-    size_t batch_limit = std::min(o_.batch_max_events, kFirstBatchEvents);
-    bool draining = false;
-    int64_t drain_deadline = 0;
-
+  // Sends batches, heartbeats and applies acks until the stream ends, or
+  // until a stop has drained it.
+  Status StreamLoop(StreamCall& call, Session& s) {
     while (true) {
-      // Acks and the end of the stream.
       std::deque<v1::ControllerMessage> messages;
       bool done = false;
       bool stop = false;
+      std::chrono::milliseconds drain{0};
       {
-        std::lock_guard lock(inbox_.mu);
+        MutexLock lock(&inbox_.mu);
         messages.swap(inbox_.messages);
         // Every message arrived before the read side closed.
         done = inbox_.done || inbox_.read_closed;
         stop = stop_requested_;
+        drain = drain_;
       }
-      for (const v1::ControllerMessage& m : messages) {
-        if (!m.has_ack()) continue;
-        std::vector<SeqRange> ranges;
-        uint64_t acked = 0;
-        for (const v1::SequenceRange& r : m.ack().ranges()) {
-          if (r.last() < r.first()) continue;
-          ranges.push_back({r.first(), r.last()});
-          acked += r.last() - r.first() + 1;
-        }
-        RAMPART_RETURN_IF_ERROR(outbox_.Ack(ranges));
-        if (in_flight.erase(m.ack().batch_id()) > 0) batch_limit = std::min(o_.batch_max_events, batch_limit * 2);
-        for (const SeqRange& r : ranges) {
-          for (auto it = ahead.lower_bound(r.first); it != ahead.end() && *it <= r.last;) it = ahead.erase(it);
-        }
-        std::lock_guard lock(stats_mu_);
-        stats_.events_acked += acked;
-        stats_.stored_through = std::max(stats_.stored_through, m.ack().through_sequence());
-      }
-      if (done) return draining ? Status::Ok() : rpc::FromGrpc(AwaitEnd(*call), "stream");
+      RAMPART_RETURN_IF_ERROR(ApplyAcks(messages, s));
+      if (done) return s.draining ? Status::Ok() : rpc::FromGrpc(AwaitEnd(call), "stream");
       const int64_t now = MonotonicNanos();
-      if (stop && !draining) {
-        draining = true;
-        drain_deadline = now + drain_.count() * 1'000'000;
+      if (stop && !s.draining) {
+        s.draining = true;
+        s.drain_deadline = now + drain.count() * 1'000'000;
         v1::AgentMessage bye;
         bye.mutable_goodbye()->set_reason("shutdown");
-        call->Write(Encode(bye));
-        call->CloseWrites();
+        call.Write(Encode(bye));
+        call.CloseWrites();
       }
-      if (draining) {
+      if (s.draining) {
         // The controller ends the stream once it has read the Goodbye and
         // acknowledged every batch in flight; `done` above returns then.
-        if (now >= drain_deadline) return Status::Ok();
-        Wait(drain_deadline);
+        if (now >= s.drain_deadline) return Status::Ok();
+        Wait(s.drain_deadline);
         continue;
       }
-      if (now >= next_heartbeat) {
+      if (now >= s.next_heartbeat) {
         v1::AgentMessage hb;
         *hb.mutable_heartbeat() = MakeHeartbeat();
-        call->Write(Encode(hb));
-        next_heartbeat = now + heartbeat_every;
-        std::lock_guard lock(stats_mu_);
+        call.Write(Encode(hb));
+        s.next_heartbeat = now + s.heartbeat_every;
+        MutexLock lock(&stats_mu_);
         ++stats_.heartbeats_sent;
       }
-      int64_t wake_at = std::min(next_heartbeat, now + 50'000'000);
-      if (in_flight.size() < max_in_flight) {
-        const bool backlog = cursor < backlog_end;
-        // New gone ranges ride along with the next batch.
-        std::vector<SeqRange> gone;
-        for (const SeqRange& g : outbox_.Gone()) {
-          if (gone_reported.insert(g.first).second) gone.push_back(g);
-        }
-        entries.clear();
-        bool alerts_lane = false;
-        if (backlog) {
-          auto n = outbox_.Read(Lane::kAlerts, alert_cursor, o_.batch_max_events, o_.batch_max_bytes, &entries);
-          if (!n.has_value()) return n.error();
-          alerts_lane = *n > 0;
-          if (!alerts_lane && !ahead.empty() && !in_flight.empty()) {
-            // The alerts sent ahead are stored before the first backlog
-            // batch leaves: wait for their acks (one round trip).
-            Wait(wake_at);
-            continue;
-          }
-        }
-        size_t limit = batch_limit;
-        if (!alerts_lane && backlog && o_.backlog_events_per_second > 0) {
-          const double rate = o_.backlog_events_per_second;
-          tokens = std::min(rate, tokens + rate * static_cast<double>(now - tokens_at) / 1e9);
-          tokens_at = now;
-          limit = static_cast<size_t>(std::min<double>(tokens, static_cast<double>(limit)));
-          if (limit == 0) {
-            wake_at = std::min(wake_at, now + static_cast<int64_t>(1e9 / rate) + 1);
-          }
-        }
-        if (!alerts_lane && limit > 0 && outbox_.Stats().last_sequence > cursor) {
-          auto n = outbox_.Read(Lane::kAll, cursor, limit, o_.batch_max_bytes, &entries);
-          if (!n.has_value()) return n.error();
-        }
-        // In sequence order, skip alerts that already went ahead.
-        size_t kept = 0;
-        uint64_t last_seq = 0;
-        for (size_t i = 0; i < entries.size(); ++i) {
-          last_seq = std::max(last_seq, entries[i].sequence);
-          if (!alerts_lane && ahead.contains(entries[i].sequence)) continue;
-          if (kept != i) entries[kept] = std::move(entries[i]);
-          ++kept;
-        }
-        entries.resize(kept);
-        if (alerts_lane) {
-          alert_cursor = last_seq;
-          for (const OutboxEntry& e : entries) ahead.insert(e.sequence);
-        } else if (last_seq > 0) {
-          cursor = last_seq;
-          if (backlog && o_.backlog_events_per_second > 0) tokens -= static_cast<double>(entries.size());
-        }
-        if (!entries.empty() || !gone.empty()) {
-          const uint64_t id = ++batch_id;
-          call->Write(detail::EncodeBatch(entries, backlog, gone, id));
-          in_flight[id] = entries.size();
-          std::lock_guard lock(stats_mu_);
-          ++stats_.batches_sent;
-          stats_.events_sent += entries.size();
-          if (alerts_lane) stats_.alerts_ahead += entries.size();
-          continue;  // More may be ready at once.
-        }
-        if (last_seq > 0) continue;  // Only skipped entries: read on.
-        if (in_flight.empty() && !backlog && outbox_.Stats().last_sequence <= cursor) {
-          // Idle: sleep on the spool until something is appended, instead
-          // of polling it 20 times a second (most of an idle agent's CPU).
-          // The inbox (a stream end, a stop) is checked at least every
-          // `kIdleWait`; nothing else arrives while nothing is in flight.
-          constexpr int64_t kIdleWait = 250'000'000;
-          const int64_t until = std::min(next_heartbeat, now + kIdleWait);
-          if (until > now) outbox_.WaitForAppend(cursor, std::chrono::milliseconds((until - now) / 1'000'000 + 1));
-          continue;
-        }
+      int64_t wake_at = std::min(s.next_heartbeat, now + 50'000'000);
+      if (s.in_flight.size() < s.max_in_flight) {
+        RAMPART_ASSIGN_OR_RETURN(const Next next, SendNext(call, s, now, &wake_at));
+        if (next == Next::kLoop) continue;
       }
       Wait(wake_at);
     }
+  }
+
+  // Applies the controller's acks to the outbox and the slow start.
+  Status ApplyAcks(const std::deque<v1::ControllerMessage>& messages, Session& s) {
+    for (const v1::ControllerMessage& m : messages) {
+      if (!m.has_ack()) continue;
+      std::vector<SeqRange> ranges;
+      uint64_t acked = 0;
+      for (const v1::SequenceRange& r : m.ack().ranges()) {
+        if (r.last() < r.first()) continue;
+        ranges.push_back({r.first(), r.last()});
+        acked += r.last() - r.first() + 1;
+      }
+      RAMPART_RETURN_IF_ERROR(outbox_.Ack(ranges));
+      if (s.in_flight.erase(m.ack().batch_id()) > 0) s.batch_limit = std::min(o_.batch_max_events, s.batch_limit * 2);
+      for (const SeqRange& r : ranges) {
+        for (auto it = s.ahead.lower_bound(r.first); it != s.ahead.end() && *it <= r.last;) it = s.ahead.erase(it);
+      }
+      MutexLock lock(&stats_mu_);
+      stats_.events_acked += acked;
+      stats_.stored_through = std::max(stats_.stored_through, m.ack().through_sequence());
+    }
+    return Status::Ok();
+  }
+
+  // What the stream loop does after SendNext: look again at once, or wait
+  // until `wake_at` (or the inbox) first.
+  enum class Next { kLoop, kWait };
+
+  // Sends the next batch if one is ready: alerts ahead of a backlog, the
+  // backlog paced, or new events; on an idle stream, sleeps on the spool.
+  Result<Next> SendNext(StreamCall& call, Session& s, int64_t now, int64_t* wake_at) {
+    const bool backlog = s.cursor < s.backlog_end;
+    // New gone ranges ride along with the next batch.
+    std::vector<SeqRange> gone;
+    for (const SeqRange& g : outbox_.Gone()) {
+      if (s.gone_reported.insert(g.first).second) gone.push_back(g);
+    }
+    s.entries.clear();
+    bool alerts_lane = false;
+    if (backlog) {
+      auto n = outbox_.Read(Lane::kAlerts, s.alert_cursor, o_.batch_max_events, o_.batch_max_bytes, &s.entries);
+      if (!n.has_value()) return n.error();
+      alerts_lane = *n > 0;
+      // The alerts sent ahead are stored before the first backlog batch
+      // leaves: wait for their acks (one round trip).
+      if (!alerts_lane && !s.ahead.empty() && !s.in_flight.empty()) return Next::kWait;
+    }
+    size_t limit = s.batch_limit;
+    if (!alerts_lane && backlog && o_.backlog_events_per_second > 0) {
+      const double rate = o_.backlog_events_per_second;
+      s.tokens = std::min(rate, s.tokens + rate * static_cast<double>(now - s.tokens_at) / 1e9);
+      s.tokens_at = now;
+      limit = static_cast<size_t>(std::min<double>(s.tokens, static_cast<double>(limit)));
+      if (limit == 0) *wake_at = std::min(*wake_at, now + static_cast<int64_t>(1e9 / rate) + 1);
+    }
+    if (!alerts_lane && limit > 0 && outbox_.Stats().last_sequence > s.cursor) {
+      auto n = outbox_.Read(Lane::kAll, s.cursor, limit, o_.batch_max_bytes, &s.entries);
+      if (!n.has_value()) return n.error();
+    }
+    // In sequence order, skip alerts that already went ahead.
+    size_t kept = 0;
+    uint64_t last_seq = 0;
+    for (size_t i = 0; i < s.entries.size(); ++i) {
+      last_seq = std::max(last_seq, s.entries[i].sequence);
+      if (!alerts_lane && s.ahead.contains(s.entries[i].sequence)) continue;
+      if (kept != i) s.entries[kept] = std::move(s.entries[i]);
+      ++kept;
+    }
+    s.entries.resize(kept);
+    if (alerts_lane) {
+      s.alert_cursor = last_seq;
+      for (const OutboxEntry& e : s.entries) s.ahead.insert(e.sequence);
+    } else if (last_seq > 0) {
+      s.cursor = last_seq;
+      if (backlog && o_.backlog_events_per_second > 0) s.tokens -= static_cast<double>(s.entries.size());
+    }
+    if (!s.entries.empty() || !gone.empty()) {
+      const uint64_t id = ++s.batch_id;
+      call.Write(detail::EncodeBatch(s.entries, backlog, gone, id));
+      s.in_flight[id] = s.entries.size();
+      MutexLock lock(&stats_mu_);
+      ++stats_.batches_sent;
+      stats_.events_sent += s.entries.size();
+      if (alerts_lane) stats_.alerts_ahead += s.entries.size();
+      return Next::kLoop;  // More may be ready at once.
+    }
+    if (last_seq > 0) return Next::kLoop;  // Only skipped entries: read on.
+    if (s.in_flight.empty() && !backlog && outbox_.Stats().last_sequence <= s.cursor) {
+      // Idle: sleep on the spool until something is appended, instead of
+      // polling it 20 times a second (most of an idle agent's CPU). The
+      // inbox (a stream end, a stop) is checked at least every `kIdleWait`;
+      // nothing else arrives while nothing is in flight.
+      constexpr int64_t kIdleWait = 250'000'000;
+      const int64_t until = std::min(s.next_heartbeat, now + kIdleWait);
+      if (until > now) outbox_.WaitForAppend(s.cursor, std::chrono::milliseconds((until - now) / 1'000'000 + 1));
+      return Next::kLoop;
+    }
+    return Next::kWait;
   }
 
   ShipperOptions o_;
@@ -619,10 +526,10 @@ class ShipperImpl final : public Shipper {
   std::unique_ptr<detail::Prober> prober_;
   std::thread thread_;
   Inbox inbox_;
-  bool stop_requested_ = false;  // Guarded by inbox_.mu.
-  std::chrono::milliseconds drain_{0};
-  mutable std::mutex stats_mu_;
-  ShipperStats stats_;
+  bool stop_requested_ GUARDED_BY(inbox_.mu) = false;
+  std::chrono::milliseconds drain_ GUARDED_BY(inbox_.mu) = std::chrono::milliseconds(0);
+  mutable Mutex stats_mu_;
+  ShipperStats stats_ GUARDED_BY(stats_mu_);
 };
 
 }  // namespace

@@ -29,6 +29,7 @@
 
 #include "agent/ship/identity.h"
 #include "agent/store/outbox.h"
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
 
 namespace rampart::ship {
@@ -65,16 +66,19 @@ struct ShipperOptions {
   std::function<void(uint64_t* capture_drops, std::string* policy_version, std::string* rules_version)> extra_health;
 };
 
+#define RAMPART_SHIPPER_COUNTERS(X)                                                    \
+  X(kCounter, connects, "", "streams that got a Welcome")                             \
+  X(kCounter, failures, "", "connection attempts or streams that failed")             \
+  X(kCounter, batches_sent, "", "batches sent")                                       \
+  X(kCounter, events_sent, "", "events sent, resends after a reconnect included")     \
+  X(kCounter, events_acked, "", "sequences the controller accounted for")             \
+  X(kCounter, alerts_ahead, "", "alerts sent ahead of a backlog")                     \
+  X(kCounter, heartbeats_sent, "", "heartbeats sent")                                 \
+  X(kGauge, stored_through, "", "the controller's watermark from the latest ack")
+
 struct ShipperStats {
+  RAMPART_COUNTERS(ShipperStats, "ship", RAMPART_SHIPPER_COUNTERS)
   bool connected = false;
-  uint64_t connects = 0;          // Streams that got a Welcome.
-  uint64_t failures = 0;          // Connection attempts or streams that failed.
-  uint64_t batches_sent = 0;
-  uint64_t events_sent = 0;       // Includes resends after a reconnect.
-  uint64_t events_acked = 0;      // Sequences the controller accounted for.
-  uint64_t alerts_ahead = 0;      // Alerts sent ahead of a backlog.
-  uint64_t heartbeats_sent = 0;
-  uint64_t stored_through = 0;    // The controller's watermark from the latest ack.
   std::string last_error;
   // The probe window (round trip).
   double rtt_ms = 0;

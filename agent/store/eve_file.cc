@@ -8,12 +8,11 @@
 
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "common/log/log.h"
+#include "common/util/mutex.h"
 
 namespace rampart::agent_store {
 namespace {
@@ -54,25 +53,30 @@ class Follower final : public EveFileFollower {
 
   void Stop() override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stop_) return;
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     if (thread_.joinable()) thread_.join();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
 
   EveFileStats Stats() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return stats_;
   }
 
  private:
-  bool Sleep(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu_);
-    return !cv_.wait_for(lock, d, [&] { return stop_; });
+  // False when Stop() was called (at once, or while sleeping).
+  bool Sleep(std::chrono::milliseconds d) EXCLUDES(mu_) {
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    MutexLock lock(&mu_);
+    while (!stop_) {
+      if (!cv_.WaitUntil(&mu_, deadline)) return !stop_;
+    }
+    return false;
   }
 
   // Opens the path; positions at the saved offset when it is the same file.
@@ -91,7 +95,7 @@ class Follower final : public EveFileFollower {
     saved_inode_ = 0;  // Only the first open resumes.
     pending_.clear();
     if (::lseek(fd_, static_cast<off_t>(offset_), SEEK_SET) < 0) offset_ = 0;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stats_.inode = inode_;
     stats_.offset = offset_;
     return true;
@@ -126,7 +130,7 @@ class Follower final : public EveFileFollower {
     offset_ += consumed;
     pending_.erase(0, consumed);
     *made_progress = true;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stats_.lines += lines.size();
     stats_.oversized += oversized;
     stats_.offset = offset_;
@@ -137,7 +141,7 @@ class Follower final : public EveFileFollower {
     std::vector<char> buf(1 << 20);
     while (true) {
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         if (stop_) return;
       }
       if (fd_ < 0 && !Open()) {
@@ -163,7 +167,7 @@ class Follower final : public EveFileFollower {
           pending_.clear();
           data.remove_prefix(nl + 1);
           skipping_ = false;
-          std::lock_guard lock(mu_);
+          MutexLock lock(&mu_);
           ++stats_.oversized;
         }
         pending_.append(data);
@@ -197,7 +201,7 @@ class Follower final : public EveFileFollower {
         log::Info("evefile", "file rotated; following the new one", {{"path", o_.path}});
         ::close(fd_);
         fd_ = -1;
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         ++stats_.rotations;
         continue;
       }
@@ -215,10 +219,10 @@ class Follower final : public EveFileFollower {
   std::string pending_;    // Read past offset_, not yet appended.
   bool skipping_ = false;
   std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  EveFileStats stats_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  EveFileStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace

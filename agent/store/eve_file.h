@@ -18,6 +18,7 @@
 #include <string>
 
 #include "agent/store/spool.h"
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
 
 namespace rampart::agent_store {
@@ -31,12 +32,15 @@ struct EveFileOptions {
   size_t max_line_bytes = 1u << 20;   // Longer lines are skipped.
 };
 
+#define RAMPART_EVE_FILE_COUNTERS(X)                                  \
+  X(kCounter, lines, "", "lines handed to the spool since start")    \
+  X(kGauge, offset, "", "durable position in the file being read")   \
+  X(kGauge, inode, "", "inode of the file being read")               \
+  X(kCounter, oversized, "", "lines skipped for length")             \
+  X(kCounter, rotations, "", "times the file was rotated")
+
 struct EveFileStats {
-  uint64_t lines = 0;          // Lines handed to the spool since start.
-  uint64_t oversized = 0;      // Lines skipped for length.
-  uint64_t rotations = 0;
-  uint64_t inode = 0;          // Of the file being read.
-  uint64_t offset = 0;         // Durable position in it.
+  RAMPART_COUNTERS(EveFileStats, "eve_file", RAMPART_EVE_FILE_COUNTERS)
 };
 
 class EveFileFollower {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/counters.h"
 #include "common/status/status.h"
 
 namespace rampart::agent_store {
@@ -37,15 +38,18 @@ enum class Lane {
   kAlerts,  // Unacknowledged alerts only, in sequence order.
 };
 
+#define RAMPART_OUTBOX_COUNTERS(X)                                                          \
+  X(kGauge, last_sequence, "", "highest sequence ever assigned (0: none yet)")             \
+  X(kGauge, depth, "", "events not yet acknowledged by the controller")                    \
+  X(kGauge, bytes, "", "approximate bytes of those events")                                \
+  X(kGauge, alerts, "", "of those events, alerts")                                         \
+  X(kCounter, appended, "", "events made durable since start")                             \
+  X(kCounter, acknowledged, "", "events the controller acknowledged since start")          \
+  X(kCounter, dropped, "", "events dropped by retention, ever (persisted)")                \
+  X(kCounter, rejected, "", "records that were not EVE JSON objects, since start")
+
 struct OutboxStats {
-  uint64_t depth = 0;            // Events not yet acknowledged.
-  uint64_t bytes = 0;            // Their approximate size.
-  uint64_t alerts = 0;           // Of which alerts.
-  uint64_t last_sequence = 0;    // Highest sequence ever assigned (0: none yet).
-  uint64_t appended = 0;         // Events made durable since start.
-  uint64_t acknowledged = 0;     // Events the controller acknowledged since start.
-  uint64_t dropped = 0;          // Events dropped by retention, ever (persisted).
-  uint64_t rejected = 0;         // Records that were not EVE JSON objects, since start.
+  RAMPART_COUNTERS(OutboxStats, "spool", RAMPART_OUTBOX_COUNTERS)
 };
 
 class Outbox {

@@ -3,16 +3,15 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "agent/store/eve_fields.h"
 #include "common/log/log.h"
 #include "common/rocks/rocks.h"
 #include "common/status/check.h"
+#include "common/util/mutex.h"
 #include "rampart/v1/event.pb.h"
 
 namespace rampart::agent_store {
@@ -130,6 +129,9 @@ struct Prepared {
   bool alert = false;
 };
 
+// One Append call waiting for the committer. `done` is written and read under
+// Spool::Impl::mu; the committer writes `status` and `last_seq` before it
+// sets `done`, and the appender reads them only after seeing it.
 struct AppendRequest {
   std::vector<Prepared> records;
   const Cursor* cursor = nullptr;
@@ -147,56 +149,61 @@ struct Spool::Impl {
   rocksdb::ColumnFamilyHandle* alerts = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
 
+  // Serializes writers that change the queue's content (commit, ack,
+  // retention, renumber), so counters match the database. Taken before
+  // state_mu, never after it.
+  Mutex write_mu ACQUIRED_BEFORE(state_mu);
+  int64_t last_retention_nanos GUARDED_BY(write_mu) = 0;
+  uint64_t logged_dropped GUARDED_BY(write_mu) = 0;
+
   // Commit queue.
-  std::mutex mu;
-  std::condition_variable work_cv;     // Committer waits for requests.
-  std::condition_variable done_cv;     // Appenders wait for their request.
-  std::condition_variable append_cv;   // WaitForAppend.
-  std::deque<AppendRequest*> queue;
-  bool stopping = false;
+  Mutex mu;
+  CondVar work_cv;     // Committer waits for requests.
+  CondVar done_cv;     // Appenders wait for their request.
+  CondVar append_cv;   // WaitForAppend.
+  std::deque<AppendRequest*> queue GUARDED_BY(mu);
+  bool stopping GUARDED_BY(mu) = false;
   std::thread committer;
 
-  // State below is guarded by `state_mu` (never held across a disk write
-  // by the committer, except the short sections that update it).
-  mutable std::mutex state_mu;
-  uint64_t last_seq = 0;
-  uint64_t depth = 0;
-  uint64_t bytes = 0;
-  uint64_t alert_count = 0;
-  uint64_t dropped = 0;
-  uint64_t appended = 0;
-  uint64_t acknowledged = 0;
-  uint64_t rejected = 0;
-  std::map<uint64_t, uint64_t> gone;  // first -> last, not yet told to the controller.
+  // Never held across a disk write by the committer, except the short
+  // sections that update it.
+  mutable Mutex state_mu;
+  uint64_t last_seq GUARDED_BY(state_mu) = 0;
+  uint64_t depth GUARDED_BY(state_mu) = 0;
+  uint64_t bytes GUARDED_BY(state_mu) = 0;
+  uint64_t alert_count GUARDED_BY(state_mu) = 0;
+  uint64_t dropped GUARDED_BY(state_mu) = 0;
+  uint64_t appended GUARDED_BY(state_mu) = 0;
+  uint64_t acknowledged GUARDED_BY(state_mu) = 0;
+  uint64_t rejected GUARDED_BY(state_mu) = 0;
+  // first -> last, not yet told to the controller.
+  std::map<uint64_t, uint64_t> gone GUARDED_BY(state_mu);
 
-  // Serializes writers that change the queue's content (commit, ack,
-  // retention, renumber), so counters match the database.
-  std::mutex write_mu;
-
-  int64_t last_retention_nanos = 0;
-  uint64_t logged_dropped = 0;
-
-  Status Load();
-  void CommitterLoop();
-  void CommitGroup(std::vector<AppendRequest*>& group);
-  Result<uint64_t> RetentionLocked();
+  Status Load() EXCLUDES(state_mu);
+  void CommitterLoop() EXCLUDES(mu, write_mu, state_mu);
+  void CommitGroup(std::vector<AppendRequest*>& group) EXCLUDES(mu, write_mu, state_mu);
+  Result<uint64_t> RetentionLocked() REQUIRES(write_mu) EXCLUDES(state_mu);
+  OutboxStats Stats() const EXCLUDES(state_mu);
   Status DropKeys(rocksdb::ColumnFamilyHandle* cf, uint64_t max_drop_bytes, int64_t older_than,
                   uint64_t* dropped_now, rocksdb::WriteBatch* batch, std::vector<SeqRange>* ranges,
                   uint64_t* freed);
 };
 
 Status Spool::Impl::Load() {
+  // Read into locals: the scans' callbacks cannot show the analysis that
+  // state_mu is held, and nothing else runs before the committer starts.
+  uint64_t seq = 0, count = 0, size = 0, alerts_found = 0, dropped_total = 0;
+  std::map<uint64_t, uint64_t> gone_found;
   auto last = db->Get(meta, kLastSeqKey);
-  if (last.has_value() && last->size() == 8) last_seq = rocks::ReadBigEndian64(*last);
+  if (last.has_value() && last->size() == 8) seq = rocks::ReadBigEndian64(*last);
   auto dr = db->Get(meta, kDroppedKey);
-  if (dr.has_value() && dr->size() == 8) dropped = rocks::ReadBigEndian64(*dr);
-  logged_dropped = dropped;
+  if (dr.has_value() && dr->size() == 8) dropped_total = rocks::ReadBigEndian64(*dr);
   for (auto [cf, is_alert] : {std::pair{events, false}, std::pair{alerts, true}}) {
     auto n = db->Scan(cf, "", "", [&](std::string_view key, std::string_view value) {
-      ++depth;
-      bytes += key.size() + value.size();
-      if (is_alert) ++alert_count;
-      if (key.size() == 8) last_seq = std::max(last_seq, rocks::ReadBigEndian64(key));
+      ++count;
+      size += key.size() + value.size();
+      if (is_alert) ++alerts_found;
+      if (key.size() == 8) seq = std::max(seq, rocks::ReadBigEndian64(key));
       return true;
     });
     if (!n.has_value()) return n.error();
@@ -206,49 +213,58 @@ Status Spool::Impl::Load() {
   end.back() = static_cast<char>(end.back() + 1);
   auto g = db->Scan(meta, prefix, end, [&](std::string_view key, std::string_view value) {
     if (key.size() == prefix.size() + 8 && value.size() == 8) {
-      gone[rocks::ReadBigEndian64(key.substr(prefix.size()))] = rocks::ReadBigEndian64(value);
+      gone_found[rocks::ReadBigEndian64(key.substr(prefix.size()))] = rocks::ReadBigEndian64(value);
     }
     return true;
   });
   if (!g.has_value()) return g.error();
+  MutexLock lock(&state_mu);
+  last_seq = seq;
+  depth = count;
+  bytes = size;
+  alert_count = alerts_found;
+  dropped = dropped_total;
+  gone = std::move(gone_found);
   return Status::Ok();
 }
 
 void Spool::Impl::CommitterLoop() {
-  std::unique_lock lock(mu);
   while (true) {
-    work_cv.wait_for(lock, std::chrono::seconds(10), [&] { return stopping || !queue.empty(); });
-    if (queue.empty()) {
-      if (stopping) return;
-      // Idle: apply the age limit now and then.
-      lock.unlock();
-      // The tick uses the real monotonic clock: the injected clock only
-      // dates events (and may be a test's manual clock on another thread).
+    std::vector<AppendRequest*> group;
+    {
+      MutexLock lock(&mu);
+      if (queue.empty() && !stopping) work_cv.WaitFor(&mu, std::chrono::seconds(10));
+      if (queue.empty() && stopping) return;
+      group.assign(queue.begin(), queue.end());
+      queue.clear();
+    }
+    if (group.empty()) {
+      // Idle: apply the age limit now and then. The tick uses the real
+      // monotonic clock: the injected clock only dates events (and may be a
+      // test's manual clock on another thread).
       const int64_t now = rampart::MonotonicNanos();
+      MutexLock w(&write_mu);
       if (now - last_retention_nanos > 60'000'000'000LL) {
-        std::lock_guard w(write_mu);
         auto r = RetentionLocked();
         if (!r.has_value()) log::Warn("spool", "retention failed", {{"error", r.error()}});
         last_retention_nanos = now;
       }
-      lock.lock();
       continue;
     }
-    std::vector<AppendRequest*> group(queue.begin(), queue.end());
-    queue.clear();
-    lock.unlock();
     CommitGroup(group);
-    lock.lock();
-    for (AppendRequest* r : group) r->done = true;
-    done_cv.notify_all();
+    {
+      MutexLock lock(&mu);
+      for (AppendRequest* r : group) r->done = true;
+    }
+    done_cv.SignalAll();
   }
 }
 
 void Spool::Impl::CommitGroup(std::vector<AppendRequest*>& group) {
-  std::lock_guard w(write_mu);
+  MutexLock w(&write_mu);
   uint64_t seq;
   {
-    std::lock_guard s(state_mu);
+    MutexLock s(&state_mu);
     seq = last_seq;
   }
   rocksdb::WriteBatch batch;
@@ -277,19 +293,23 @@ void Spool::Impl::CommitGroup(std::vector<AppendRequest*>& group) {
     for (AppendRequest* r : group) r->status = s;
     return;
   }
+  bool over_quota;
   {
-    std::lock_guard st(state_mu);
+    MutexLock st(&state_mu);
     last_seq = seq;
     depth += added;
     bytes += added_bytes;
     alert_count += added_alerts;
     appended += added;
+    over_quota = bytes > options.max_bytes;
   }
   if (added > 0) {
-    std::lock_guard lock(mu);
-    append_cv.notify_all();
+    // Under mu, so a WaitForAppend between its check and its wait cannot
+    // miss the wake-up.
+    MutexLock lock(&mu);
+    append_cv.SignalAll();
   }
-  if (bytes > options.max_bytes) {
+  if (over_quota) {
     auto r = RetentionLocked();
     if (!r.has_value()) log::Warn("spool", "retention failed", {{"error", r.error()}});
   }
@@ -325,8 +345,10 @@ Status Spool::Impl::DropKeys(rocksdb::ColumnFamilyHandle* cf, uint64_t max_drop_
 
 Result<uint64_t> Spool::Impl::RetentionLocked() {
   uint64_t over = 0;
+  uint64_t dropped_before = 0;
   {
-    std::lock_guard st(state_mu);
+    MutexLock st(&state_mu);
+    dropped_before = dropped;
     // Free a little more than the excess, so a full spool does not run
     // retention on every append.
     if (bytes > options.max_bytes) over = bytes - options.max_bytes + options.max_bytes / 20;
@@ -354,21 +376,23 @@ Result<uint64_t> Spool::Impl::RetentionLocked() {
   }
   std::string prefix(kGonePrefix);
   for (const SeqRange& r : merged) batch.Put(meta, prefix + Be64(r.first), Be64(r.last));
-  batch.Put(meta, kDroppedKey, Be64(dropped + dropped_now));
+  // `dropped` changes only here, under write_mu, so dropped_before is current.
+  const uint64_t dropped_total = dropped_before + dropped_now;
+  batch.Put(meta, kDroppedKey, Be64(dropped_total));
   Status s = db->Write(batch, rocks::Durability::kProcessCrashSafe);
   if (!s.ok()) return s.WithContext("spool retention");
   {
-    std::lock_guard st(state_mu);
+    MutexLock st(&state_mu);
     alert_count -= std::min(alert_count, dropped_alerts);
-    dropped += dropped_now;
+    dropped = dropped_total;
     depth -= std::min(depth, dropped_now);
     bytes -= std::min(bytes, freed);
     for (const SeqRange& r : merged) gone[r.first] = r.last;
   }
-  if (dropped - logged_dropped > 0) {
+  if (dropped_total - logged_dropped > 0) {
     log::Warn("spool", "dropped unacknowledged events (quota or age reached)",
-              {{"dropped_now", dropped_now}, {"dropped_total", dropped}, {"max_bytes", options.max_bytes}});
-    logged_dropped = dropped;
+              {{"dropped_now", dropped_now}, {"dropped_total", dropped_total}, {"max_bytes", options.max_bytes}});
+    logged_dropped = dropped_total;
   }
   return dropped_now;
 }
@@ -377,11 +401,11 @@ Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Spool::~Spool() {
   {
-    std::lock_guard lock(impl_->mu);
+    MutexLock lock(&impl_->mu);
     impl_->stopping = true;
   }
-  impl_->work_cv.notify_all();
-  impl_->append_cv.notify_all();
+  impl_->work_cv.SignalAll();
+  impl_->append_cv.SignalAll();
   if (impl_->committer.joinable()) impl_->committer.join();
 }
 
@@ -404,9 +428,10 @@ Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
   impl->alerts = impl->db->Family(kAlertsFamily);
   impl->meta = impl->db->Family(kMetaFamily);
   RAMPART_RETURN_IF_ERROR(impl->Load().WithContext("cannot load spool " + options.path));
-  impl->last_retention_nanos = rampart::MonotonicNanos();
   {
-    std::lock_guard w(impl->write_mu);
+    MutexLock w(&impl->write_mu);
+    impl->last_retention_nanos = rampart::MonotonicNanos();
+    impl->logged_dropped = impl->Stats().dropped;
     auto r = impl->RetentionLocked();
     if (!r.has_value()) return r.error();
   }
@@ -415,8 +440,9 @@ Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
     pthread_setname_np(pthread_self(), "spool-commit");
     raw->CommitterLoop();
   });
-  log::Info("spool", "opened", {{"path", options.path}, {"depth", impl->depth}, {"last_sequence", impl->last_seq},
-                                {"dropped_total", impl->dropped}});
+  const OutboxStats opened = impl->Stats();
+  log::Info("spool", "opened", {{"path", options.path}, {"depth", opened.depth}, {"last_sequence", opened.last_sequence},
+                                {"dropped_total", opened.dropped}});
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
 
@@ -435,18 +461,18 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records, const 
     }
   }
   if (rejected > 0) {
-    std::lock_guard st(impl_->state_mu);
+    MutexLock st(&impl_->state_mu);
     impl_->rejected += rejected;
   }
   if (req.records.empty() && cursor == nullptr) {
-    std::lock_guard st(impl_->state_mu);
+    MutexLock st(&impl_->state_mu);
     return impl_->last_seq;
   }
-  std::unique_lock lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   if (impl_->stopping) return UnavailableError("spool is closing");
   impl_->queue.push_back(&req);
-  impl_->work_cv.notify_one();
-  impl_->done_cv.wait(lock, [&] { return req.done; });
+  impl_->work_cv.Signal();
+  while (!req.done) impl_->done_cv.Wait(&impl_->mu);
   if (!req.status.ok()) return req.status;
   return req.last_seq;
 }
@@ -493,7 +519,7 @@ Result<size_t> Spool::Read(Lane lane, uint64_t after, size_t max_events, size_t 
 
 Status Spool::Ack(std::span<const SeqRange> ranges) {
   if (ranges.empty()) return Status::Ok();
-  std::lock_guard w(impl_->write_mu);
+  MutexLock w(&impl_->write_mu);
   rocksdb::WriteBatch batch;
   uint64_t removed = 0, removed_bytes = 0, removed_alerts = 0;
   for (const SeqRange& r : ranges) {
@@ -514,7 +540,7 @@ Status Spool::Ack(std::span<const SeqRange> ranges) {
   // Gone ranges the controller has now accounted for.
   std::vector<uint64_t> gone_done;
   {
-    std::lock_guard st(impl_->state_mu);
+    MutexLock st(&impl_->state_mu);
     for (const auto& [first, last] : impl_->gone) {
       for (const SeqRange& r : ranges) {
         if (r.first <= first && last <= r.last) {
@@ -530,7 +556,7 @@ Status Spool::Ack(std::span<const SeqRange> ranges) {
   // An ack that is lost in a crash only means the controller sees the
   // events again and drops them as duplicates: no fsync needed.
   RAMPART_RETURN_IF_ERROR(impl_->db->Write(batch, rocks::Durability::kProcessCrashSafe).WithContext("spool ack"));
-  std::lock_guard st(impl_->state_mu);
+  MutexLock st(&impl_->state_mu);
   impl_->depth -= std::min(impl_->depth, removed);
   impl_->bytes -= std::min(impl_->bytes, removed_bytes);
   impl_->alert_count -= std::min(impl_->alert_count, removed_alerts);
@@ -540,25 +566,33 @@ Status Spool::Ack(std::span<const SeqRange> ranges) {
 }
 
 std::vector<SeqRange> Spool::Gone() {
-  std::lock_guard st(impl_->state_mu);
+  MutexLock st(&impl_->state_mu);
   std::vector<SeqRange> out;
   for (const auto& [first, last] : impl_->gone) out.push_back({first, last});
   return out;
 }
 
 bool Spool::WaitForAppend(uint64_t after, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(impl_->mu);
-  return impl_->append_cv.wait_for(lock, timeout, [&] {
-    std::lock_guard st(impl_->state_mu);
-    return impl_->last_seq > after || impl_->stopping;
-  }) && !impl_->stopping;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&impl_->mu);
+  while (!impl_->stopping) {
+    {
+      MutexLock st(&impl_->state_mu);
+      if (impl_->last_seq > after) return true;
+    }
+    if (!impl_->append_cv.WaitUntil(&impl_->mu, deadline)) {
+      MutexLock st(&impl_->state_mu);
+      return impl_->last_seq > after && !impl_->stopping;
+    }
+  }
+  return false;
 }
 
 Status Spool::Renumber(uint64_t next) {
-  std::lock_guard w(impl_->write_mu);
+  MutexLock w(&impl_->write_mu);
   uint64_t last;
   {
-    std::lock_guard st(impl_->state_mu);
+    MutexLock st(&impl_->state_mu);
     last = impl_->last_seq;
   }
   if (next <= last) return Status::Ok();  // Nothing overlaps what the controller holds.
@@ -589,7 +623,7 @@ Status Spool::Renumber(uint64_t next) {
     }
     batch.Put(impl_->meta, kLastSeqKey, Be64(seq));
     RAMPART_RETURN_IF_ERROR(impl_->db->Write(batch, rocks::Durability::kSync).WithContext("spool renumber"));
-    std::lock_guard st(impl_->state_mu);
+    MutexLock st(&impl_->state_mu);
     impl_->last_seq = std::max(impl_->last_seq, seq);
   }
   {
@@ -597,7 +631,7 @@ Status Spool::Renumber(uint64_t next) {
     batch.Put(impl_->meta, kLastSeqKey, Be64(std::max(seq, next - 1)));
     // Ranges reported gone lie below `next` too: the controller has them.
     const std::string prefix(kGonePrefix);
-    std::lock_guard st0(impl_->state_mu);
+    MutexLock st0(&impl_->state_mu);
     for (const auto& range : impl_->gone) batch.Delete(impl_->meta, prefix + Be64(range.first));
     RAMPART_RETURN_IF_ERROR(impl_->db->Write(batch, rocks::Durability::kSync).WithContext("spool renumber"));
     impl_->last_seq = std::max(seq, next - 1);
@@ -607,22 +641,24 @@ Status Spool::Renumber(uint64_t next) {
   return Status::Ok();
 }
 
-OutboxStats Spool::Stats() const {
-  std::lock_guard st(impl_->state_mu);
+OutboxStats Spool::Stats() const { return impl_->Stats(); }
+
+OutboxStats Spool::Impl::Stats() const {
+  MutexLock st(&state_mu);
   OutboxStats s;
-  s.depth = impl_->depth;
-  s.bytes = impl_->bytes;
-  s.alerts = impl_->alert_count;
-  s.last_sequence = impl_->last_seq;
-  s.appended = impl_->appended;
-  s.acknowledged = impl_->acknowledged;
-  s.dropped = impl_->dropped;
-  s.rejected = impl_->rejected;
+  s.depth = depth;
+  s.bytes = bytes;
+  s.alerts = alert_count;
+  s.last_sequence = last_seq;
+  s.appended = appended;
+  s.acknowledged = acknowledged;
+  s.dropped = dropped;
+  s.rejected = rejected;
   return s;
 }
 
 Result<uint64_t> Spool::EnforceRetention() {
-  std::lock_guard w(impl_->write_mu);
+  MutexLock w(&impl_->write_mu);
   return impl_->RetentionLocked();
 }
 

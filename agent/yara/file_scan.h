@@ -99,7 +99,8 @@ class FileScan {
   std::string pause_reason() const;
 
  private:
-  struct Shared;
+  struct Shared;  // The queue, controls and totals the threads of a run share.
+  class Job;      // One Run(): the walk and the scanning threads.
   std::shared_ptr<const RuleSet> rules_;
   FileScanOptions options_;
   std::unique_ptr<Shared> shared_;

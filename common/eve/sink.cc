@@ -19,7 +19,7 @@ class FileSink final : public EveSink {
   }
 
   Status Write(std::string_view lines) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (buffer_.size() + lines.size() > kBufferSize) {
       RAMPART_RETURN_IF_ERROR(FlushLocked());
       if (lines.size() >= kBufferSize) return WriteAll(lines);
@@ -29,14 +29,14 @@ class FileSink final : public EveSink {
   }
 
   Status Flush() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return FlushLocked();
   }
 
  private:
   static constexpr size_t kBufferSize = 1 << 20;
 
-  Status FlushLocked() {
+  Status FlushLocked() REQUIRES(mu_) {
     if (buffer_.empty()) return Status::Ok();
     Status s = WriteAll(buffer_);
     buffer_.clear();
@@ -55,11 +55,11 @@ class FileSink final : public EveSink {
     return Status::Ok();
   }
 
-  std::mutex mu_;
-  int fd_;
-  bool owned_;
-  std::string path_;
-  std::string buffer_;
+  Mutex mu_;
+  const int fd_;
+  const bool owned_;
+  const std::string path_;
+  std::string buffer_ GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -72,13 +72,13 @@ Result<std::unique_ptr<EveSink>> OpenFileSink(const std::string& path, OpenMode 
 }
 
 Status MemorySink::Write(std::string_view lines) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   text_.append(lines);
   return Status::Ok();
 }
 
 std::vector<std::string> MemorySink::Lines() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> out;
   size_t start = 0;
   while (start < text_.size()) {

@@ -5,12 +5,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status/status.h"
+#include "common/util/mutex.h"
 
 namespace rampart::eve {
 
@@ -38,8 +38,8 @@ class MemorySink final : public EveSink {
   std::vector<std::string> Lines() const;
 
  private:
-  mutable std::mutex mu_;
-  std::string text_;
+  mutable Mutex mu_;
+  std::string text_ GUARDED_BY(mu_);
 };
 
 }  // namespace rampart::eve

@@ -5,17 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <mutex>
 
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
 namespace rampart::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
 std::atomic<bool> g_json{false};
-std::mutex g_mu;  // Guards replacing the logger.
-std::shared_ptr<spdlog::logger> g_logger;  // Guarded by g_mu for replacement.
+Mutex g_mu;  // Guards replacing the logger (spdlog's loggers lock their own sinks).
+std::shared_ptr<spdlog::logger> g_logger GUARDED_BY(g_mu);
 
 spdlog::level::level_enum ToSpd(Level level) {
   switch (level) {
@@ -30,7 +30,7 @@ spdlog::level::level_enum ToSpd(Level level) {
 }
 
 std::shared_ptr<spdlog::logger> Logger() {
-  std::lock_guard lock(g_mu);
+  MutexLock lock(&g_mu);
   if (!g_logger) {
     g_logger = std::make_shared<spdlog::logger>("rampart", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     g_logger->set_pattern("%v");
@@ -131,7 +131,7 @@ Status Init(const Options& options) {
   logger->set_level(spdlog::level::trace);
   logger->flush_on(spdlog::level::warn);
   {
-    std::lock_guard lock(g_mu);
+    MutexLock lock(&g_mu);
     if (g_logger) g_logger->flush();
     g_logger = std::move(logger);
   }

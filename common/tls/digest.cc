@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/status/check.h"
-#include "common/util/ids.h"
+#include "common/util/text.h"
 
 namespace rampart::tls {
 
@@ -40,6 +40,13 @@ std::string Sha256Hex(std::string_view bytes) {
   Sha256 h;
   h.Update(bytes);
   return h.FinishHex();
+}
+
+std::string Md5Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_md5(), nullptr);
+  return HexEncode(std::span<const uint8_t>(digest, n));
 }
 
 Result<std::string> Sha256OfFd(int fd, std::string_view what, uint64_t* bytes_read) {

@@ -1,6 +1,7 @@
 #pragma once
-// SHA-256 digests for file integrity, executable hashes and rule versions.
-// Lower-case hex, as sha256sum prints it. Thread-safe.
+// SHA-256 digests for file integrity, executable hashes and rule versions,
+// and MD5 where a format prescribes it (JA3, HASSH). Lower-case hex, as
+// sha256sum and md5sum print it. Thread-safe.
 
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,9 @@ class Sha256 {
 };
 
 std::string Sha256Hex(std::string_view bytes);
+// MD5 of `bytes`: only for fingerprints whose definition uses it, never for
+// integrity.
+std::string Md5Hex(std::string_view bytes);
 
 // Reads an open descriptor from its current position to the end.
 // kPermissionDenied / kDataLoss (read error) with `what` in the message.

@@ -13,7 +13,7 @@
 #include <ctime>
 #include <memory>
 
-#include "common/util/ids.h"
+#include "common/util/text.h"
 
 namespace rampart::tls {
 namespace {
@@ -431,8 +431,7 @@ std::string FormatFingerprint(std::string_view hex) {
   std::string out;
   for (size_t i = 0; i < hex.size(); ++i) {
     if (i > 0 && i % 2 == 0) out += ':';
-    const char c = hex[i];
-    out += (c >= 'a' && c <= 'f') ? static_cast<char>(c - 'a' + 'A') : c;
+    out += AsciiToUpper(hex[i]);
   }
   return out;
 }
@@ -441,7 +440,7 @@ Result<std::string> ParseFingerprint(std::string_view text) {
   std::string hex;
   for (char c : text) {
     if (c == ':' || c == ' ') continue;
-    hex += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    hex += AsciiToLower(c);  // The form Sha256Hex and CertificateSha256 return.
   }
   auto bytes = HexDecode(hex);
   if (!bytes || bytes->size() != 32) {

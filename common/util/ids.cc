@@ -67,12 +67,6 @@ std::string Base64With(std::span<const uint8_t> in, const char* alphabet, bool p
   return out;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -98,35 +92,6 @@ std::string RandomToken(size_t bytes) {
   std::string raw(bytes, '\0');
   MustRandom(std::span<uint8_t>(reinterpret_cast<uint8_t*>(raw.data()), raw.size()));
   return Base64UrlEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()));
-}
-
-std::string HexEncode(std::span<const uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.resize(bytes.size() * 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 15];
-  }
-  return out;
-}
-
-std::string HexEncode(std::string_view bytes) {
-  return HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-}
-
-Result<std::string> HexDecode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return InvalidArgumentError("hex text has an odd number of digits");
-  std::string out(hex.size() / 2, '\0');
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = HexValue(hex[2 * i]);
-    const int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return InvalidArgumentError("not a hex digit at offset " + std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
-    }
-    out[i] = static_cast<char>(hi * 16 + lo);
-  }
-  return out;
 }
 
 std::string Base64UrlEncode(std::span<const uint8_t> bytes) { return Base64With(bytes, kBase64Url, false); }

@@ -25,12 +25,6 @@ std::string NewUuidV7(int64_t unix_nanos);
 // tokens and session ids (32 bytes = 256 bits).
 std::string RandomToken(size_t bytes = 32);
 
-// Lower-case hex; "" for empty input.
-std::string HexEncode(std::span<const uint8_t> bytes);
-std::string HexEncode(std::string_view bytes);
-// Upper- or lower-case hex without separators; kInvalidArgument otherwise.
-Result<std::string> HexDecode(std::string_view hex);
-
 // URL-safe base64 without padding, and standard base64 with padding.
 std::string Base64UrlEncode(std::span<const uint8_t> bytes);
 std::string Base64Encode(std::span<const uint8_t> bytes);

@@ -42,6 +42,22 @@ class CAPABILITY("mutex") Mutex {
   std::mutex mu_;
 };
 
+// A mutex the thread that holds it may take again. Only for callbacks that
+// a library may run inline on the locking thread (gRPC reactions started
+// from a locked section); the analysis sees each acquisition on its own.
+class CAPABILITY("mutex") RecursiveMutex {
+ public:
+  RecursiveMutex() = default;
+  RecursiveMutex(const RecursiveMutex&) = delete;
+  RecursiveMutex& operator=(const RecursiveMutex&) = delete;
+
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+
+ private:
+  std::recursive_mutex mu_;
+};
+
 // Many readers or one writer.
 class CAPABILITY("shared mutex") SharedMutex {
  public:
@@ -68,6 +84,18 @@ class SCOPED_CAPABILITY MutexLock {
 
  private:
   Mutex* const mu_;
+};
+
+// Holds a RecursiveMutex for its scope.
+class SCOPED_CAPABILITY RecursiveMutexLock {
+ public:
+  explicit RecursiveMutexLock(RecursiveMutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
+  ~RecursiveMutexLock() RELEASE() { mu_->Unlock(); }
+  RecursiveMutexLock(const RecursiveMutexLock&) = delete;
+  RecursiveMutexLock& operator=(const RecursiveMutexLock&) = delete;
+
+ private:
+  RecursiveMutex* const mu_;
 };
 
 // Holds `mu` exclusively for its scope.

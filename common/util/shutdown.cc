@@ -4,17 +4,20 @@
 #include <signal.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include "common/util/mutex.h"
 
 namespace rampart {
 namespace {
 
-std::mutex g_mu;
-std::condition_variable g_cv;
+Mutex g_mu;
+CondVar g_cv;
+// Atomic so ShutdownRequested() reads it without the lock; written under
+// g_mu so a waiter cannot miss the wake-up.
 std::atomic<bool> g_requested{false};
-std::function<void()> g_reload;  // Guarded by g_mu.
+std::function<void()> g_reload GUARDED_BY(g_mu);
 
 void Watch(sigset_t set) {
   for (;;) {
@@ -23,7 +26,7 @@ void Watch(sigset_t set) {
     if (sig == SIGHUP) {
       std::function<void()> reload;
       {
-        std::lock_guard lock(g_mu);
+        MutexLock lock(&g_mu);
         reload = g_reload;
       }
       if (reload) reload();
@@ -61,24 +64,28 @@ bool ShutdownRequested() { return g_requested.load(); }
 
 void RequestShutdown() {
   {
-    std::lock_guard lock(g_mu);
+    MutexLock lock(&g_mu);
     g_requested.store(true);
   }
-  g_cv.notify_all();
+  g_cv.SignalAll();
 }
 
 bool WaitForShutdown(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(g_mu);
-  return g_cv.wait_for(lock, timeout, [] { return g_requested.load(); });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&g_mu);
+  while (!g_requested.load()) {
+    if (!g_cv.WaitUntil(&g_mu, deadline)) return g_requested.load();
+  }
+  return true;
 }
 
 void WaitForShutdown() {
-  std::unique_lock lock(g_mu);
-  g_cv.wait(lock, [] { return g_requested.load(); });
+  MutexLock lock(&g_mu);
+  while (!g_requested.load()) g_cv.Wait(&g_mu);
 }
 
 void SetReloadCallback(std::function<void()> callback) {
-  std::lock_guard lock(g_mu);
+  MutexLock lock(&g_mu);
   g_reload = std::move(callback);
 }
 

@@ -13,6 +13,7 @@
 #include "common/rocks/rocks.h"
 #include "common/util/clock.h"
 #include "common/util/ids.h"
+#include "common/util/text.h"
 
 namespace rampart::auth {
 namespace {

@@ -8,6 +8,7 @@
 #include "common/tls/files.h"
 #include "common/tls/pki.h"
 #include "common/util/ids.h"
+#include "common/util/text.h"
 
 namespace rampart::fleet {
 namespace {

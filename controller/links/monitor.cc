@@ -17,10 +17,10 @@
 #include <thread>
 
 #include "common/log/log.h"
+#include "common/probe/link_probe.h"
 #include "common/tls/files.h"
 #include "common/util/ids.h"
 #include "controller/links/evaluator.h"
-#include "controller/links/probe.h"
 
 namespace rampart::links {
 namespace {
@@ -181,7 +181,7 @@ class MonitorImpl final : public Monitor {
     return tls::WriteSecretFile(options_.secret_path, secret_);
   }
 
-  std::string KeyFor(const std::string& agent_id) const { return detail::DeriveProbeKey(secret_, agent_id); }
+  std::string KeyFor(const std::string& agent_id) const { return link_probe::DeriveKey(secret_, agent_id); }
 
   void AddAgent(const cs::Agent& a) {
     std::lock_guard lock(mu_);
@@ -219,7 +219,7 @@ class MonitorImpl final : public Monitor {
   // Hostile input: anything that does not verify is counted and dropped.
   void HandleProbe(uint8_t* buf, size_t n, const sockaddr_storage& from, socklen_t flen) {
     const int64_t received = options_.clock->NowNanos();
-    const auto req = detail::ParseProbeRequest(buf, n);
+    const auto req = link_probe::ParseRequest(buf, n);
     if (!req) {
       ++malformed_;
       return;
@@ -234,7 +234,7 @@ class MonitorImpl final : public Monitor {
       }
       key = k->second;
     }
-    if (!detail::ProbeMacValid(key, buf, req->body_size)) {
+    if (!link_probe::MacValid(key, buf, req->body_size)) {
       ++forged_;
       return;
     }
@@ -247,7 +247,7 @@ class MonitorImpl final : public Monitor {
         return;
       }
     }
-    detail::MakeProbeReply(key, buf, req->body_size, received, options_.clock->NowNanos());
+    link_probe::MakeReply(key, buf, req->body_size, received, options_.clock->NowNanos());
     ::sendto(fd_, buf, n, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from), flen);
     ++answered_;
   }

@@ -94,25 +94,9 @@ class Monitor {
   virtual void Stop() = 0;
 };
 
-// The probe wire format, shared with agent/ship through this description
-// only (the two sides never link each other):
-//
-//   offset size
-//   0      4    magic "RPRB"
-//   4      1    version (1)
-//   5      1    type: 1 request (agent -> controller), 2 reply
-//   6      2    agent id length N (big-endian), 1..64
-//   8      4    sequence (big-endian), per agent, +1 per probe
-//   12     8    sender timestamp, Unix ns (agent's wall clock), echoed
-//   20     8    reflector receive timestamp, ns (reply only, else 0)
-//   28     8    reflector send timestamp, ns (reply only, else 0)
-//   36     N    agent id
-//   36+N   16   HMAC-SHA256(key, bytes 0 .. 36+N), first 16 bytes
-//
+// The probe wire format is common/probe/link_probe.h, shared with agent/ship.
 // The reflector answers only requests whose MAC verifies under the agent's
 // key, whose sequence it has not seen, and whose timestamp is not older than
 // the newest it accepted from that agent (a replayed packet is refused).
-inline constexpr int kProbeHeaderSize = 36;
-inline constexpr int kProbeMacSize = 16;
 
 }  // namespace rampart::links

@@ -8,6 +8,7 @@
 #include "common/util/build_info.h"
 #include "common/util/clock.h"
 #include "common/util/ids.h"
+#include "common/util/text.h"
 
 namespace rampart::notify {
 namespace {
@@ -378,9 +379,7 @@ std::string RenderEcs(const Notification& n, std::string_view idempotency_key) {
     if (!n.src_ip.empty()) j["source"] = {{"ip", n.src_ip}, {"port", n.src_port}};
     if (!n.dest_ip.empty()) j["destination"] = {{"ip", n.dest_ip}, {"port", n.dest_port}};
     if (!n.proto.empty()) {
-      std::string t = n.proto;
-      for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      j["network"] = {{"transport", t}};
+      j["network"] = {{"transport", AsciiLowercase(n.proto)}};
     }
   }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -5,27 +5,10 @@
 
 #include <cstring>
 
+#include "common/util/text.h"
 #include "controller/web/http_internal.h"
 
 namespace rampart::web {
-namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::string_view HttpRequest::Header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers) {
@@ -110,8 +93,8 @@ std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_spa
     char c = text[i];
     if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
+      const int hi = HexDigitValue(text[i + 1]);
+      const int lo = HexDigitValue(text[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;
@@ -162,7 +145,7 @@ Result<HttpRequest> FromBeast(const boost::beast::http::request<boost::beast::ht
   }
   for (const auto& field : req) {
     if (out.headers.size() >= 100) return InvalidArgumentError("too many headers");
-    out.headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
+    out.headers.emplace_back(AsciiLowercase(field.name_string()), std::string(field.value()));
   }
   out.body = req.body();
   return out;

@@ -416,7 +416,8 @@ TEST_F(TransportTest, AWrongPinNeverSendsTheToken) {
   EXPECT_THAT(r.error().message(), HasSubstr("refusing to send the token"));
   // The token is still good.
   eo.ca_sha256 = tls::FormatFingerprint(fleet_->ca_sha256());
-  EXPECT_TRUE(ship::Enroll(eo).has_value());
+  auto enrolled = ship::Enroll(eo);
+  EXPECT_TRUE(enrolled.has_value()) << enrolled.error();
 }
 
 TEST_F(TransportTest, ASelfSignedAgentCertificateIsRefused) {

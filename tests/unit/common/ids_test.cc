@@ -42,13 +42,6 @@ TEST(IdsTest, TokensAreUrlSafeAndDistinct) {
             std::string::npos);
 }
 
-TEST(IdsTest, HexRoundTripsAndRejectsBadInput) {
-  EXPECT_EQ(HexEncode(std::string_view("\x00\xff\x10", 3)), "00ff10");
-  EXPECT_EQ(HexDecode("00FF10").value(), std::string("\x00\xff\x10", 3));
-  EXPECT_FALSE(HexDecode("abc").has_value());
-  EXPECT_FALSE(HexDecode("zz").has_value());
-}
-
 TEST(IdsTest, Base64MatchesRfc4648Vectors) {
   auto enc = [](std::string_view s) {
     return Base64Encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));

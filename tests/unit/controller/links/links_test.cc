@@ -1,10 +1,8 @@
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <vector>
 
 #include "controller/links/evaluator.h"
-#include "controller/links/probe.h"
 
 namespace rampart::links::detail {
 namespace {
@@ -179,34 +177,6 @@ TEST_F(EvaluatorTest, ReplayedProbesAreRefused) {
 TEST_F(EvaluatorTest, HistorySamplesEveryTenSeconds) {
   Run(35, {"a1", "a2", "b1"});
   EXPECT_GE(samples_, 6u);  // Two sites, three or more 10 s buckets each.
-}
-
-TEST(ProbeTest, ParseVerifyAndReply) {
-  const std::string agent = "a-0123456789abcdef";
-  const std::string key = DeriveProbeKey("secret", agent);
-  EXPECT_EQ(key.size(), 32u);
-  EXPECT_NE(key, DeriveProbeKey("secret", "a-other"));
-  std::vector<uint8_t> p(36 + agent.size() + 16, 0);
-  std::memcpy(p.data(), "RPRB", 4);
-  p[4] = 1;
-  p[5] = 1;
-  p[7] = static_cast<uint8_t>(agent.size());
-  p[11] = 7;
-  std::memcpy(p.data() + 36, agent.data(), agent.size());
-  auto r = ParseProbeRequest(p.data(), p.size());
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->agent_id, agent);
-  EXPECT_EQ(r->sequence, 7u);
-  EXPECT_FALSE(ProbeMacValid(key, p.data(), r->body_size)) << "no MAC yet";
-  MakeProbeReply(key, p.data(), r->body_size, 1, 2);  // Signs it (as a reply).
-  EXPECT_TRUE(ProbeMacValid(key, p.data(), r->body_size));
-  EXPECT_FALSE(ParseProbeRequest(p.data(), p.size()).has_value()) << "a reply is not a request";
-  p[5] = 1;
-  EXPECT_FALSE(ProbeMacValid(key, p.data(), r->body_size)) << "changed after signing";
-  EXPECT_FALSE(ParseProbeRequest(p.data(), p.size() - 1).has_value());
-  p[7] = 200;
-  EXPECT_FALSE(ParseProbeRequest(p.data(), p.size()).has_value());
-  EXPECT_FALSE(ParseProbeRequest(p.data(), 10).has_value());
 }
 
 }  // namespace
