@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/detect/address.h"
+#include "agent/detect/buffers.h"
 #include "agent/detect/types.h"
 
 namespace rampart::detect {
@@ -25,10 +26,9 @@ class TxView {
   virtual ~TxView() = default;
   virtual uint64_t id() const = 0;
   virtual AppProto proto() const = 0;
-  // How far the transaction got in a direction, HTTP-style: 0 nothing,
-  // 1 first line complete, 2 header block complete (the body may follow),
-  // 4 complete. Protocols without these stages report 0 or 4.
-  virtual int progress(Dir d) const = 0;
+  // How far the transaction got in a direction (types.h); protocols
+  // without the HTTP-style stages report kNone or kComplete.
+  virtual TxProgress progress(Dir d) const = 0;
   // Instance `index` of `buffer` (0 for single buffers) on side `side`
   // (buffers such as http.header exist on both sides). `scratch` may be
   // used to build the bytes; the span must stay valid until the next call

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/detect/address.h"
+#include "agent/detect/buffers.h"
 #include "agent/detect/dataset.h"
 #include "agent/detect/regex.h"
 #include "agent/detect/types.h"
@@ -194,14 +195,20 @@ struct Transform {
 struct MatchList {
   BufferId buffer = BufferId::kPayload;
   // A two-sided buffer pinned to one side ("http.connection: to_client;"
-  // in a '=>' rule): kDirToServer or kDirToClient; 0 follows the direction
-  // the rule is inspected in.
-  uint8_t side = 0;
+  // in a '=>' rule); kNone follows the direction the rule is inspected in.
+  SidePin side = SidePin::kNone;
   std::vector<Transform> transforms;
   std::vector<SigMatch> matches;
   // base64_data: keywords evaluated on the output of base64_decode.
   std::vector<SigMatch> base64_matches;
 };
+
+// What xbits and hostbits are kept by: the flow, or addresses of the packet.
+enum class XbitTrack : uint8_t { kFlow, kIpSrc, kIpDst, kIpPair };
+
+// Where a rule stands in Suricata's order for flowbits and flowints: rules
+// that set a name are inspected before rules that read it.
+enum class StateOrder : uint8_t { kUnused = 1, kReads = 2, kSets = 3 };
 
 // Packet and flow keywords: each is one check on the packet or its flow.
 struct Check {
@@ -246,19 +253,29 @@ struct Check {
     kTlsFingerprint,   // tls.fingerprint:"aa:bb:..."
     kTlsNotBefore,     // tls_cert_notbefore:<2025 (num: Unix seconds)
     kTlsNotAfter,
-    kFileSize,         // filesize:[to_client|to_server,]<100 (side: 0 inspected direction, else kDirTo*)
+    kFileSize,         // filesize:[to_client|to_server,]<100
   };
   Kind kind;
   UintCheck num;
-  // stream_size: which side (0 server, 1 client, 2 both, 3 either);
-  // app-layer-protocol: 0 the flow's protocol, 2 either direction, 3 to_server, 4 to_client;
-  // flow.pkts/bytes: 0 to_server, 1 to_client, 2 either, 3 both.
-  uint8_t side = 0;
+  // stream_size: whose stream size is compared.
+  enum class StreamSide : uint8_t { kServer, kClient, kBoth, kEither } stream_side = StreamSide::kServer;
+  // flow.pkts / flow.bytes: which direction's counter is compared.
+  enum class CounterDir : uint8_t { kToServer, kToClient, kEither, kBoth } counter_dir = CounterDir::kToServer;
+  // app-layer-protocol: the flow's protocol, or what one or either
+  // direction's data was detected as.
+  enum class ProtoSide : uint8_t { kFlow, kEither, kToServer, kToClient } proto_side = ProtoSide::kFlow;
+  // filesize: the side whose file is measured.
+  SidePin file_side = SidePin::kNone;
   // flags / fragbits / ipopts: bits that must be set; `mask` bits ignored;
-  // `mode` '+' (all of, others allowed), '*' (any of), '!' (none of), 0 exact.
+  // how the bits compare with the packet's.
   uint16_t bits = 0;
   uint16_t mask = 0xffff;
-  char mode = 0;
+  enum class BitsMode : uint8_t {
+    kExact,  // Exactly these bits (after the mask).
+    kAllOf,  // '+': all of these, others allowed.
+    kAnyOf,  // '*': any of these.
+    kNot,    // '!': not all of these.
+  } mode = BitsMode::kExact;
   // flowbits (isset/isnotset), xbits, flowint name ids; app-layer-protocol,
   // events.
   enum class BitOp : uint8_t { kIsSet, kIsNotSet, kIsSetAny, kIsSetAll, kIsNotSetAll, kIsNotSetAny } bit_op =
@@ -272,8 +289,8 @@ struct Check {
   enum class IntOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kIsSet, kIsNotSet } int_op = IntOp::kEq;
   uint32_t int_value = 0;
   int32_t int_var = -1;  // compare against another flowint
-  // xbits tracking: 0 flow, 1 ip_src, 2 ip_dst, 3 ip_pair.
-  uint8_t track = 0;
+  // xbits: what the bit is kept by.
+  XbitTrack track = XbitTrack::kFlow;
   // ssl_version / tls.version bits.
   uint32_t versions = 0;
 };
@@ -286,7 +303,7 @@ struct PostAction {
   std::vector<uint32_t> ids;
   uint32_t value = 0;
   int32_t value_var = -1;  // flowint from another flowint
-  uint8_t track = 0;       // xbits: 0 flow, 1 ip_src, 2 ip_dst, 3 ip_pair
+  XbitTrack track = XbitTrack::kFlow;  // xbits
   uint32_t expire = 0;     // xbits expire seconds (0 = never)
 };
 
@@ -297,8 +314,8 @@ struct ThresholdSpec {
   Track track = Track::kBySrc;
   uint32_t count = 0;
   uint32_t seconds = 0;
-  // detection_filter unique_on: 0 none, 1 src_port, 2 dst_port.
-  uint8_t unique_on = 0;
+  // detection_filter unique_on: count distinct source or destination ports.
+  enum class UniqueOn : uint8_t { kNone, kSrcPort, kDstPort } unique_on = UniqueOn::kNone;
 };
 
 struct FlowOptions {
@@ -387,9 +404,9 @@ struct Rule {
   uint32_t num = 0;         // Inspection order (Suricata's signature order).
   int fp_list = -1;         // Fast pattern: index into lists, and into its matches.
   int fp_match = -1;
-  // Order class for flowbits/flowint (3 set, 2 read, 1 unused).
-  int flowbits_order = 1;
-  int flowint_order = 1;
+  // Place in Suricata's order for flowbits and flowints.
+  StateOrder flowbits_order = StateOrder::kUnused;
+  StateOrder flowint_order = StateOrder::kUnused;
 };
 
 // The position of a payload-list keyword in its list, for parse-time checks.

@@ -48,15 +48,12 @@ class HttpTx final : public TxView {
   explicit HttpTx(const sensor::HttpTxView& v) : v_(v) {}
   uint64_t id() const override { return v_.tx_id; }
   AppProto proto() const override { return AppProto::kHttp1; }
-  int progress(Dir d) const override {
-    if (d == Dir::kToServer) {
-      if (v_.progress & sensor::kHttpRequestBody) return 4;
-      if (v_.progress & sensor::kHttpRequestHeaders) return 2;
-      return (v_.progress & sensor::kHttpRequestLine) ? 1 : 0;
-    }
-    if (v_.progress & sensor::kHttpResponseBody) return 4;
-    if (v_.progress & sensor::kHttpResponseHeaders) return 2;
-    return (v_.progress & sensor::kHttpResponseLine) ? 1 : 0;
+  TxProgress progress(Dir d) const override {
+    const bool ts = d == Dir::kToServer;
+    if (v_.progress & (ts ? sensor::kHttpRequestBody : sensor::kHttpResponseBody)) return TxProgress::kComplete;
+    if (v_.progress & (ts ? sensor::kHttpRequestHeaders : sensor::kHttpResponseHeaders)) return TxProgress::kHeaders;
+    return (v_.progress & (ts ? sensor::kHttpRequestLine : sensor::kHttpResponseLine)) ? TxProgress::kLine
+                                                                                      : TxProgress::kNone;
   }
   bool HasEvent(std::string_view name) const override {
     for (size_t i = 0; i < v_.event_count; ++i) {
@@ -69,7 +66,7 @@ class HttpTx final : public TxView {
   bool FileSize(Dir side, uint64_t* size, bool* complete) const override {
     *size = side == Dir::kToServer ? v_.request_body_length : v_.response_body_length;
     if (*size == 0) return false;
-    *complete = progress(side) >= 4;
+    *complete = progress(side) >= TxProgress::kComplete;
     return true;
   }
 
@@ -184,9 +181,9 @@ class DnsTx final : public TxView {
   explicit DnsTx(const sensor::DnsMessageView& m) : m_(m) {}
   uint64_t id() const override { return m_.tx_id; }
   AppProto proto() const override { return AppProto::kDns; }
-  int progress(Dir d) const override {
-    if (d == Dir::kToServer) return m_.response ? 0 : 4;
-    return m_.response ? 4 : 0;
+  TxProgress progress(Dir d) const override {
+    // A query is the request side, a response the response side.
+    return m_.response == (d == Dir::kToClient) ? TxProgress::kComplete : TxProgress::kNone;
   }
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
@@ -210,9 +207,9 @@ class TlsTx final : public TxView {
   explicit TlsTx(const sensor::TlsView& t, uint64_t id = 0) : t_(t), id_(id) {}
   uint64_t id() const override { return id_; }
   AppProto proto() const override { return AppProto::kTls; }
-  int progress(Dir d) const override {
-    if (d == Dir::kToServer) return (t_.progress & sensor::kTlsClientHello) ? 4 : 0;
-    return (t_.progress & (sensor::kTlsCertificate | sensor::kTlsHandshakeDone)) ? 4 : 0;
+  TxProgress progress(Dir d) const override {
+    const int done = d == Dir::kToServer ? sensor::kTlsClientHello : (sensor::kTlsCertificate | sensor::kTlsHandshakeDone);
+    return (t_.progress & done) ? TxProgress::kComplete : TxProgress::kNone;
   }
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
@@ -277,7 +274,7 @@ class QuicTx final : public TxView {
   explicit QuicTx(const sensor::QuicTxView& v) : v_(v) {}
   uint64_t id() const override { return v_.tx_id; }
   AppProto proto() const override { return AppProto::kQuic; }
-  int progress(Dir d) const override { return d == Side() ? 4 : 0; }
+  TxProgress progress(Dir d) const override { return d == Side() ? TxProgress::kComplete : TxProgress::kNone; }
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
     if (index > 0 || side != Side() || b != BufferId::kQuicVersion) return false;
@@ -298,7 +295,8 @@ class FieldsTx final : public TxView {
   explicit FieldsTx(const sensor::FieldRecordView& r) : r_(r) {}
   uint64_t id() const override { return r_.tx_id; }
   AppProto proto() const override { return MapProto(r_.proto); }
-  int progress(Dir d) const override { return r_.progress[d == Dir::kToServer ? 0 : 1]; }
+  // The record's progress values are TxProgress's (0, 1-2, 4).
+  TxProgress progress(Dir d) const override { return static_cast<TxProgress>(r_.progress[d == Dir::kToServer ? 0 : 1]); }
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
     (void)scratch;

@@ -1,7 +1,8 @@
 #pragma once
 // Small vocabulary types of the detection engine: rule actions, directions,
-// the inspection buffers a rule can match on, and the app-layer protocol
-// names Suricata rules use. Values only; no state.
+// how far a transaction got, and the app-layer protocol names Suricata
+// rules use. Values only; no state. The inspection buffers are in
+// buffers.h.
 
 #include <cstdint>
 #include <optional>
@@ -23,6 +24,26 @@ inline constexpr uint8_t kDirToServer = 1;
 inline constexpr uint8_t kDirToClient = 2;
 inline constexpr uint8_t kDirBoth = kDirToServer | kDirToClient;
 inline constexpr uint8_t DirBit(Dir d) { return d == Dir::kToServer ? kDirToServer : kDirToClient; }
+
+// The side of a transaction a keyword is pinned to ("http.connection:
+// to_client;" in a '=>' rule, "filesize:to_server,<100"), or kNone: the
+// direction the rule is inspected in. The values are the kDirTo* bits.
+enum class SidePin : uint8_t { kNone = 0, kToServer = kDirToServer, kToClient = kDirToClient };
+inline constexpr uint8_t DirBits(SidePin s) { return static_cast<uint8_t>(s); }
+// The direction a pinned side reads, or `inspected` when it is not pinned.
+inline constexpr Dir PinnedDir(SidePin s, Dir inspected) {
+  return s == SidePin::kNone ? inspected : s == SidePin::kToServer ? Dir::kToServer : Dir::kToClient;
+}
+
+// How far one side of a transaction got (TxView::progress), HTTP-style.
+// Protocols without these stages report kNone or kComplete; the order of
+// the values is the order of the stages.
+enum class TxProgress : uint8_t {
+  kNone = 0,      // Nothing yet.
+  kLine = 1,      // The first line is complete.
+  kHeaders = 2,   // The header block is complete (a body may follow).
+  kComplete = 4,  // The side is complete.
+};
 
 // App-layer protocols a rule header or app-layer-protocol can name. Rules for
 // protocols the agent does not parse load and never match (they are counted
@@ -72,139 +93,5 @@ enum class AppProto : uint8_t {
 // include "http1", "tls"/"ssl", "dns", "smb"...
 std::optional<AppProto> AppProtoFromName(std::string_view name);
 std::string_view AppProtoName(AppProto p);
-
-// The inspection buffers. kPayload is the packet payload or, for TCP, the
-// reassembled stream; the header buffers are the raw protocol headers; the
-// rest are app-layer buffers filled from transactions.
-enum class BufferId : uint8_t {
-  kPayload = 0,
-  kIpv4Hdr,
-  kIpv6Hdr,
-  kTcpHdr,
-  kUdpHdr,
-  kIcmpv4Hdr,
-  kIcmpv6Hdr,
-  kIpSrc,  // The packet's source address: 4 (IPv4) or 16 bytes.
-  kIpDst,
-  // HTTP request side.
-  kHttpUri,
-  kHttpUriRaw,
-  kHttpMethod,
-  kHttpRequestLine,
-  kHttpHost,
-  kHttpHostRaw,
-  kHttpUserAgent,
-  kHttpReferer,
-  kHttpAccept,
-  kHttpAcceptEnc,
-  kHttpAcceptLang,
-  kHttpRequestBody,
-  kHttpRequestHeader,  // One instance per header line, "Name: value".
-  // HTTP response side.
-  kHttpStatCode,
-  kHttpStatMsg,
-  kHttpResponseLine,
-  kHttpLocation,
-  kHttpServer,
-  kHttpResponseBody,
-  kHttpResponseHeader,  // One instance per header line.
-  // HTTP, either side (the rule's direction picks the side).
-  kHttpProtocol,
-  kHttpHeader,
-  kHttpHeaderRaw,
-  kHttpCookie,
-  kHttpHeaderNames,
-  kHttpConnection,
-  kHttpContentType,
-  kHttpContentLen,
-  kHttpStart,
-  // File data: HTTP bodies (response to the client, request to the server).
-  kFileData,
-  // DNS.
-  kDnsQuery,  // One instance per query name.
-  // TLS.
-  kTlsSni,
-  kTlsCertSubject,
-  kTlsCertIssuer,
-  kTlsCertSerial,
-  kTlsCertFingerprint,
-  kTlsCerts,  // One instance per certificate (DER).
-  kJa3Hash,
-  kJa3String,
-  kJa3sHash,
-  kJa3sString,
-  kTlsRandom,
-  kTlsRandomTime,
-  kTlsRandomBytes,
-  kQuicVersion,  // The version of a QUIC long-header packet, 4 bytes big-endian.
-  // SIP, SDP, SSH, Kerberos 5, SNMP: fields of sensor::FieldRecordView,
-  // named as the buffer (GetBufferInfo(id).name).
-  kSipMethod,
-  kSipUri,
-  kSipRequestLine,
-  kSipProtocol,
-  kSipStatCode,
-  kSipStatMsg,
-  kSipResponseLine,
-  kSipFrom,
-  kSipTo,
-  kSipVia,
-  kSipUserAgent,
-  kSipContentType,
-  kSipContentLength,
-  kSdpOrigin,
-  kSdpSessionName,
-  kSdpSessionInfo,
-  kSdpUri,
-  kSdpEmail,
-  kSdpPhoneNumber,
-  kSdpConnectionData,
-  kSdpBandwidth,
-  kSdpTime,
-  kSdpRepeatTime,
-  kSdpTimezone,
-  kSdpEncryptionKey,
-  kSdpAttribute,
-  kSdpMediaMedia,
-  kSdpMediaInfo,
-  kSdpMediaConnectionData,
-  kSdpMediaEncryptionKey,
-  kSdpMediaBandwidth,
-  kSdpMediaAttribute,
-  kSshProto,
-  kSshSoftware,
-  kSshHassh,
-  kSshHasshString,
-  kSshHasshServer,
-  kSshHasshServerString,
-  kKrb5MsgType,
-  kSnmpCommunity,
-  kSmbShare,
-  kSmbNamedPipe,
-  kLlmnrQueriesRrname,
-  kLlmnrAnswersRrname,
-  kCount,
-};
-
-inline constexpr int kBufferCount = static_cast<int>(BufferId::kCount);
-
-enum class BufferKind : uint8_t {
-  kPayload,  // Packet payload / stream.
-  kHeader,   // A packet header.
-  kTx,       // An app-layer transaction field.
-};
-
-struct BufferInfo {
-  std::string_view name;   // Suricata's sticky-buffer name ("http.uri").
-  BufferKind kind;
-  uint8_t dirs;            // kDirToServer / kDirToClient / both.
-  AppProto proto;          // kUnknown for packet buffers.
-  bool multi;              // Several instances per transaction.
-  // HTTP progress needed before the buffer is complete in its direction:
-  // 1 line, 2 headers, 3 body; 0 for non-HTTP.
-  uint8_t progress;
-};
-
-const BufferInfo& GetBufferInfo(BufferId id);
 
 }  // namespace rampart::detect

@@ -60,9 +60,9 @@ class FuzzTx final : public TxView {
   FuzzTx(std::string_view data, AppProto proto) : data_(data), proto_(proto) {}
   uint64_t id() const override { return 0; }
   AppProto proto() const override { return proto_; }
-  int progress(Dir d) const override {
+  TxProgress progress(Dir d) const override {
     (void)d;
-    return 4;
+    return TxProgress::kComplete;
   }
   bool GetBuffer(BufferId buffer, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {

@@ -17,7 +17,8 @@ class BufferTx final : public TxView {
   BufferTx(uint64_t id, AppProto proto) : id_(id), proto_(proto) {}
   uint64_t id() const override { return id_; }
   AppProto proto() const override { return proto_; }
-  int progress(Dir d) const override { return progress_[static_cast<int>(d)]; }
+  // Set as TxProgress's values (1 line, 2 headers, 4 complete).
+  TxProgress progress(Dir d) const override { return static_cast<TxProgress>(progress_[static_cast<int>(d)]); }
   bool GetBuffer(BufferId b, Dir side, uint32_t index, std::string* scratch,
                  std::span<const uint8_t>* out) const override {
     (void)scratch;

@@ -139,8 +139,8 @@ TEST_F(RuleParserTest, ByteKeywordsAndVariables) {
 TEST_F(RuleParserTest, FlowbitsFlowintThreshold) {
   auto r = Ok(R"(alert tcp any any -> any any (flowbits:isset,a|b; flowbits:set,c; flowint:n,+,1; )"
               R"(threshold: type limit, track by_src, count 2, seconds 60; sid:1;))");
-  EXPECT_EQ(r->flowbits_order, 3);
-  EXPECT_EQ(r->flowint_order, 3);
+  EXPECT_EQ(r->flowbits_order, StateOrder::kSets);
+  EXPECT_EQ(r->flowint_order, StateOrder::kSets);
   EXPECT_EQ(r->threshold.type, ThresholdSpec::Type::kLimit);
   EXPECT_EQ(r->threshold.count, 2u);
   EXPECT_EQ(flowbits_.size(), 3u);
