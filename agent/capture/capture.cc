@@ -41,8 +41,8 @@ BufferPool::BufferPool(int count, size_t size) : size_(size) {
 }
 
 FrameBatch* BufferPool::Acquire() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return closed_ || !free_.empty(); });
+  MutexLock lock(&mu_);
+  while (!closed_ && free_.empty()) cv_.Wait(&mu_);
   if (closed_) return nullptr;
   FrameBatch* b = free_.back();
   free_.pop_back();
@@ -54,18 +54,18 @@ FrameBatch* BufferPool::Acquire() {
 
 void BufferPool::Put(FrameBatch* batch) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     free_.push_back(batch);
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void BufferPool::Close() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     closed_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 std::optional<LinkType> FromLinkTypeValue(uint32_t linktype) {

@@ -1,13 +1,12 @@
 #pragma once
 // Shared pieces of the capture sources (not part of the module's contract).
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "agent/capture/capture.h"
+#include "common/util/mutex.h"
 
 namespace rampart::capture {
 
@@ -19,19 +18,19 @@ class BufferPool {
   BufferPool& operator=(const BufferPool&) = delete;
 
   // A cleared batch with refcount 1, or nullptr once Close() was called.
-  FrameBatch* Acquire();
-  void Put(FrameBatch* batch);
+  FrameBatch* Acquire() EXCLUDES(mu_);
+  void Put(FrameBatch* batch) EXCLUDES(mu_);
   // Wakes a waiting Acquire(), which then returns nullptr.
-  void Close();
+  void Close() EXCLUDES(mu_);
   size_t buffer_size() const { return size_; }
 
  private:
   size_t size_;
   std::vector<std::unique_ptr<FrameBatch>> batches_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<FrameBatch*> free_;
-  bool closed_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<FrameBatch*> free_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 // Access to FrameBatch internals for the sources.

@@ -1,5 +1,8 @@
 #include "agent/detect/buffers.h"
 
+#include <algorithm>
+#include <cstddef>
+
 namespace rampart::detect {
 namespace {
 
@@ -14,23 +17,37 @@ constexpr uint8_t BOTH = kDirBoth;
 // properties in which it differs from that base.
 struct Row {
   BufferInfo info;
-  constexpr Row Stage(BufferStage s) const { return With([&](BufferInfo& i) { i.stage = s; }); }
-  constexpr Row Multi() const { return With([](BufferInfo& i) { i.multi = true; }); }
-  constexpr Row NotSticky() const { return With([](BufferInfo& i) { i.sticky = false; }); }
-  constexpr Row Modifier(std::string_view m) const { return With([&](BufferInfo& i) { i.modifier = m; }); }
-  constexpr Row Pcre(char f) const { return With([&](BufferInfo& i) { i.pcre_flag = f; }); }
-  constexpr Row Alias(std::string_view a) const {
-    return With([&](BufferInfo& i) { i.aliases[i.aliases[0].empty() ? 0 : 1] = a; });
-  }
-  constexpr operator BufferInfo() const { return info; }
-
- private:
-  template <typename F>
-  constexpr Row With(F change) const {
+  constexpr Row Stage(BufferStage s) const {
     Row r = *this;
-    change(r.info);
+    r.info.stage = s;
     return r;
   }
+  constexpr Row Multi() const {
+    Row r = *this;
+    r.info.multi = true;
+    return r;
+  }
+  constexpr Row NotSticky() const {
+    Row r = *this;
+    r.info.sticky = false;
+    return r;
+  }
+  constexpr Row Modifier(std::string_view m) const {
+    Row r = *this;
+    r.info.modifier = m;
+    return r;
+  }
+  constexpr Row Pcre(char f) const {
+    Row r = *this;
+    r.info.pcre_flag = f;
+    return r;
+  }
+  constexpr Row Alias(std::string_view a) const {
+    Row r = *this;
+    r.info.aliases[r.info.aliases[0].empty() ? 0 : 1] = a;
+    return r;
+  }
+  constexpr operator BufferInfo() const { return info; }
 };
 
 // Every property a row must give; the rest keep BufferInfo's defaults.
@@ -38,6 +55,10 @@ constexpr Row Base(B id, std::string_view name, BufferKind kind, uint8_t dirs, A
   BufferInfo i{};
   i.id = id;
   i.name = name;
+  // Assigned although they are empty already: GCC 12 cannot read a
+  // value-initialized string_view in a constant expression.
+  i.aliases = {std::string_view(), std::string_view()};
+  i.modifier = std::string_view();
   i.kind = kind;
   i.dirs = dirs;
   i.proto = proto;
@@ -169,29 +190,25 @@ constexpr bool RowsInIdOrder() {
 }
 static_assert(RowsInIdOrder(), "kBuffers needs one row per BufferId, in the enum's order");
 
-// No keyword spelling (name, alias, modifier) or pcre flag names two buffers.
-constexpr const std::string_view& Spelling(const BufferInfo& b, int k) {
-  return k == 0 ? b.name : k == 1 ? b.aliases[0] : k == 2 ? b.aliases[1] : b.modifier;
-}
-// Both spellings given and equal (compared by hand: GCC 12 refuses
-// string_view's operator== on this table in a constant expression).
-constexpr bool Same(const std::string_view& a, const std::string_view& b) {
-  if (a.empty() || a.size() != b.size()) return false;
-  for (size_t k = 0; k < a.size(); ++k) {
-    if (a[k] != b[k]) return false;
-  }
-  return true;
-}
+// No keyword spelling (name, alias, modifier) or pcre flag names two
+// buffers: all of them sorted, then neighbours compared.
 constexpr bool SpellingsUnique() {
-  for (size_t i = 0; i < kBuffers.size(); ++i) {
-    for (size_t j = i; j < kBuffers.size(); ++j) {
-      for (int x = 0; x < 4; ++x) {
-        for (int y = 0; y < 4; ++y) {
-          if ((i != j || x != y) && Same(Spelling(kBuffers[i], x), Spelling(kBuffers[j], y))) return false;
-        }
-      }
-      if (i != j && kBuffers[i].pcre_flag != 0 && kBuffers[i].pcre_flag == kBuffers[j].pcre_flag) return false;
+  std::array<std::string_view, kBufferCount * 4> all{};
+  std::array<char, kBufferCount> flags{};
+  size_t n = 0, nf = 0;
+  for (const BufferInfo& b : kBuffers) {
+    for (std::string_view s : {b.name, b.aliases[0], b.aliases[1], b.modifier}) {
+      if (!s.empty()) all[n++] = s;
     }
+    if (b.pcre_flag != 0) flags[nf++] = b.pcre_flag;
+  }
+  std::sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+  std::sort(flags.begin(), flags.begin() + static_cast<std::ptrdiff_t>(nf));
+  for (size_t i = 1; i < n; ++i) {
+    if (all[i] == all[i - 1]) return false;
+  }
+  for (size_t i = 1; i < nf; ++i) {
+    if (flags[i] == flags[i - 1]) return false;
   }
   return true;
 }

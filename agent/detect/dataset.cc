@@ -85,35 +85,35 @@ bool Dataset::Key(std::span<const uint8_t> value, std::string* key) const {
 bool Dataset::Contains(std::span<const uint8_t> value) const {
   std::string k;
   if (!Key(value, &k)) return false;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return values_.contains(k);
 }
 
 bool Dataset::Add(std::span<const uint8_t> value, uint32_t rep) {
   std::string k;
   if (!Key(value, &k)) return false;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return values_.emplace(std::move(k), rep).second;
 }
 
 bool Dataset::Remove(std::span<const uint8_t> value) {
   std::string k;
   if (!Key(value, &k)) return false;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return values_.erase(k) > 0;
 }
 
 std::optional<uint32_t> Dataset::Rep(std::span<const uint8_t> value) const {
   std::string k;
   if (!Key(value, &k)) return std::nullopt;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = values_.find(k);
   if (it == values_.end()) return std::nullopt;
   return it->second;
 }
 
 size_t Dataset::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return values_.size();
 }
 
@@ -231,7 +231,7 @@ Status Dataset::Load(const std::string& path, bool with_rep) {
     }
     loaded[std::move(key)] = rep;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& [k, v] : loaded) values_[k] = v;
   return Status::Ok();
 }
@@ -239,7 +239,7 @@ Status Dataset::Load(const std::string& path, bool with_rep) {
 Status Dataset::Save(const std::string& path) const {
   std::vector<std::pair<std::string, uint32_t>> copy;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     copy.assign(values_.begin(), values_.end());
   }
   std::ostringstream out;

@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,6 +27,7 @@
 #include <unordered_map>
 
 #include "common/status/status.h"
+#include "common/util/mutex.h"
 
 namespace rampart::detect {
 
@@ -50,21 +50,21 @@ class Dataset {
 
   // A value of the wrong size for the type (a 5-byte "ipv4") is never in
   // the set and is not added.
-  bool Contains(std::span<const uint8_t> value) const;
+  bool Contains(std::span<const uint8_t> value) const EXCLUDES(mu_);
   // True when the value was not in the set before (Suricata's `set` matches then).
-  bool Add(std::span<const uint8_t> value, uint32_t rep = 0);
+  bool Add(std::span<const uint8_t> value, uint32_t rep = 0) EXCLUDES(mu_);
   // True when the value was in the set.
-  bool Remove(std::span<const uint8_t> value);
+  bool Remove(std::span<const uint8_t> value) EXCLUDES(mu_);
   // The reputation of a value, nullopt when it is not in the set.
-  std::optional<uint32_t> Rep(std::span<const uint8_t> value) const;
-  size_t size() const;
+  std::optional<uint32_t> Rep(std::span<const uint8_t> value) const EXCLUDES(mu_);
+  size_t size() const EXCLUDES(mu_);
 
   // Adds the values of a file (see the format above); `with_rep` reads the
   // ",NUMBER" of a reputation file. A line that is not a value of the type
   // fails the load with "PATH:LINE: ...".
-  Status Load(const std::string& path, bool with_rep);
+  Status Load(const std::string& path, bool with_rep) EXCLUDES(mu_);
   // Writes the set in the same format (for `save` and `state`).
-  Status Save(const std::string& path) const;
+  Status Save(const std::string& path) const EXCLUDES(mu_);
   void set_save_path(std::string path) { save_path_ = std::move(path); }
 
  private:
@@ -77,8 +77,8 @@ class Dataset {
   const std::string name_;
   const DatasetType type_;
   std::string save_path_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, uint32_t> values_;  // Guarded by mu_.
+  mutable Mutex mu_;
+  std::unordered_map<std::string, uint32_t> values_ GUARDED_BY(mu_);
 };
 
 // The datasets of one rule set, by name. A name used again must use the same

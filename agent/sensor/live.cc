@@ -1,11 +1,11 @@
 #include "agent/sensor/live.h"
 
-#include <mutex>
 #include <thread>
 
 #include "agent/capture/capture.h"
 #include "common/config/config.h"
 #include "common/log/log.h"
+#include "common/util/mutex.h"
 
 namespace rampart::sensor {
 namespace {
@@ -70,7 +70,7 @@ class LiveSensorImpl final : public LiveSensor {
                 {{"interface", interface_}, {"packets", t.packets}, {"flows", t.flows}, {"records", t.records},
                  {"kernel_drops", t.kernel_drops}});
       if (!st.ok()) log::Error("capture", "capture failed", {{"interface", interface_}, {"error", st}});
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       status_ = st;
     });
     log::Info("capture", "capturing", {{"interface", c.interface}, {"workers", c.workers},
@@ -84,8 +84,8 @@ class LiveSensorImpl final : public LiveSensor {
     thread_.join();
   }
 
-  Status status() override {
-    std::lock_guard lock(mu_);
+  Status status() override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return status_;
   }
 
@@ -97,8 +97,8 @@ class LiveSensorImpl final : public LiveSensor {
   std::unique_ptr<Sensor> sensor_;
   std::thread thread_;
   std::string interface_;
-  std::mutex mu_;
-  Status status_;
+  Mutex mu_;
+  Status status_ GUARDED_BY(mu_);  // The capture thread's result, once it stopped.
 };
 
 }  // namespace

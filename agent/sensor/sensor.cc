@@ -1,12 +1,9 @@
 #include "agent/sensor/sensor.h"
 
 #include <algorithm>
-#include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <exception>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -14,6 +11,7 @@
 #include "agent/sensor/worker.h"
 #include "common/log/log.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 
 namespace rampart::sensor {
 namespace {
@@ -27,35 +25,35 @@ struct Job {
 
 class JobQueue {
  public:
-  void Push(Job j) {
+  void Push(Job j) EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       q_.push_back(j);
     }
-    cv_.notify_one();
+    cv_.Signal();
   }
   // False once closed and drained.
-  bool Pop(Job* j) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return closed_ || !q_.empty(); });
+  bool Pop(Job* j) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    while (!closed_ && q_.empty()) cv_.Wait(&mu_);
     if (q_.empty()) return false;
     *j = q_.front();
     q_.pop_front();
     return true;
   }
-  void Close() {
+  void Close() EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       closed_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> q_;
-  bool closed_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Job> q_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 class SensorImpl final : public Sensor {

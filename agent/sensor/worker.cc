@@ -88,12 +88,12 @@ WorkerStats Worker::Stats() const {
 
 void Worker::Publish() {
   WorkerStats s = Stats();
-  std::lock_guard lock(published_mu_);
+  MutexLock lock(&published_mu_);
   published_ = s;
 }
 
 WorkerStats Worker::Published() {
-  std::lock_guard lock(published_mu_);
+  MutexLock lock(&published_mu_);
   return published_;
 }
 

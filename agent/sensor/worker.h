@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "agent/sensor/sensor.h"
 #include "agent/sensor/worker_stats.h"
 #include "common/eve/sink.h"
+#include "common/util/mutex.h"
 
 namespace rampart::sensor {
 
@@ -40,8 +40,8 @@ class Worker final : public AlertSink {
   // Writes buffered records to the sink.
   Status Flush();
   // Copies the counters for other threads to read with Published().
-  void Publish();
-  WorkerStats Published();
+  void Publish() EXCLUDES(published_mu_);
+  WorkerStats Published() EXCLUDES(published_mu_);
   // The counters; only on this worker's thread (or after it stopped).
   WorkerStats Stats() const;
   // First sink error, if any.
@@ -91,8 +91,8 @@ class Worker final : public AlertSink {
   uint64_t invalid_checksum_skipped_ = 0;
   int64_t last_packet_nanos_ = 0;
 
-  std::mutex published_mu_;
-  WorkerStats published_;
+  Mutex published_mu_;
+  WorkerStats published_ GUARDED_BY(published_mu_);
 
   // What the inspector is looking at (the alert's context), and its views
   // (reused; no allocation per packet once grown).
