@@ -5,23 +5,22 @@
 #include <cstring>
 
 #include "agent/decode/checksum.h"
+#include "agent/decode/decode_internal.h"
 
 namespace rampart::decode {
+
+using wire::Be16;
+using wire::Be32;
+using wire::kEtherIpv4;
+using wire::kEtherIpv6;
+using wire::kEtherMpls;
+using wire::kEtherMplsMulticast;
+using wire::kEtherPppoeSession;
+using wire::kEtherQinq;
+using wire::kEtherQinq2;
+using wire::kEtherVlan;
+
 namespace {
-
-inline uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline uint32_t Be32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
-}
-
-constexpr uint16_t kEtherIpv4 = 0x0800;
-constexpr uint16_t kEtherIpv6 = 0x86dd;
-constexpr uint16_t kEtherVlan = 0x8100;
-constexpr uint16_t kEtherQinq = 0x88a8;
-constexpr uint16_t kEtherQinq2 = 0x9100;
-constexpr uint16_t kEtherPppoeSession = 0x8864;
-constexpr uint16_t kEtherMpls = 0x8847;
-constexpr uint16_t kEtherMplsMulticast = 0x8848;
 
 const std::string_view kEventNames[] = {
 #define RAMPART_DECODE_EVENT_NAME(id, name) name,
@@ -422,6 +421,42 @@ void Decoder::DecodeIpv4(const uint8_t* d, uint32_t len, Packet* p) {
   DecodeL4(p);
 }
 
+// The options of a hop-by-hop (`hop`) or destination options header of
+// `hlen` bytes at `h`: events for padding-only headers, unknown options and
+// option lengths that overrun the header.
+void Decoder::ScanIpv6Options(const uint8_t* h, uint32_t hlen, bool hop, Packet* p) {
+  bool only_padding = true;
+  uint32_t o = 2;
+  while (o < hlen) {
+    const uint8_t t = h[o];
+    if (t == 0) {  // Pad1
+      ++o;
+      continue;
+    }
+    if (o + 1 >= hlen) {
+      AddEvent(p, Event::kIpv6ExthdrInvalidOptlen);
+      break;
+    }
+    const uint8_t ol = h[o + 1];
+    if (o + 2 + ol > hlen) {
+      AddEvent(p, Event::kIpv6ExthdrInvalidOptlen);
+      break;
+    }
+    if (t == 1) {  // PadN
+      if (ol == 0) AddEvent(p, Event::kIpv6ZeroLenPadn);
+    } else {
+      only_padding = false;
+      // Router alert (5), jumbo (0xc2), home address (0xc9), tunnel limit (4), CALIPSO (7), quick start (0x26)
+      if (t != 5 && t != 0xc2 && t != 0xc9 && t != 4 && t != 7 && t != 0x26 && t != 0x63 && t != 0x8b &&
+          t != 0x6d) {
+        AddEvent(p, hop ? Event::kIpv6HopoptsUnknownOpt : Event::kIpv6DstoptsUnknownOpt);
+      }
+    }
+    o += 2u + ol;
+  }
+  if (only_padding) AddEvent(p, hop ? Event::kIpv6HopoptsOnlyPadding : Event::kIpv6DstoptsOnlyPadding);
+}
+
 void Decoder::DecodeIpv6(const uint8_t* d, uint32_t len, Packet* p) {
   ++counters_.ipv6;
   if (len < 40) {
@@ -482,37 +517,7 @@ void Decoder::DecodeIpv6(const uint8_t* d, uint32_t len, Packet* p) {
           AddEvent(p, Event::kIpv6TruncExthdr);
           return;
         }
-        // Options: count padding-only headers and unknown options.
-        bool only_padding = true;
-        uint32_t o = off + 2;
-        while (o < off + hlen) {
-          const uint8_t t = d[o];
-          if (t == 0) {  // Pad1
-            ++o;
-            continue;
-          }
-          if (o + 1 >= off + hlen) {
-            AddEvent(p, Event::kIpv6ExthdrInvalidOptlen);
-            break;
-          }
-          const uint8_t ol = d[o + 1];
-          if (o + 2 + ol > off + hlen) {
-            AddEvent(p, Event::kIpv6ExthdrInvalidOptlen);
-            break;
-          }
-          if (t == 1) {  // PadN
-            if (ol == 0) AddEvent(p, Event::kIpv6ZeroLenPadn);
-          } else {
-            only_padding = false;
-            // Router alert (5), jumbo (0xc2), home address (0xc9), tunnel limit (4), CALIPSO (7), quick start (0x26)
-            if (t != 5 && t != 0xc2 && t != 0xc9 && t != 4 && t != 7 && t != 0x26 && t != 0x63 && t != 0x8b &&
-                t != 0x6d) {
-              AddEvent(p, hop ? Event::kIpv6HopoptsUnknownOpt : Event::kIpv6DstoptsUnknownOpt);
-            }
-          }
-          o += 2u + ol;
-        }
-        if (only_padding) AddEvent(p, hop ? Event::kIpv6HopoptsOnlyPadding : Event::kIpv6DstoptsOnlyPadding);
+        ScanIpv6Options(d + off, hlen, hop, p);
         p->ipv6_exthdrs |= hop ? 1 : 8;
         next = d[off];
         off += hlen;
@@ -599,550 +604,6 @@ void Decoder::DecodeIpv6(const uint8_t* d, uint32_t len, Packet* p) {
   p->proto = next;
   if (next == 50 || next == 59) return;
   DecodeL4(p);
-}
-
-void Decoder::DecodeL4(Packet* p) {
-  const uint8_t* d = p->l3 + p->l3_hlen;
-  const uint32_t len = p->l3_len - p->l3_hlen;
-  switch (p->proto) {
-    case 6:
-      DecodeTcp(p, d, len);
-      break;
-    case 17:
-      DecodeUdp(p, d, len);
-      break;
-    case 1:
-      if (p->ip_version == 6) AddEvent(p, Event::kIpv6Icmpv4);
-      DecodeIcmp4(p, d, len);
-      break;
-    case 58:
-      if (p->ip_version == 4) AddEvent(p, Event::kIpv4Icmpv6);
-      DecodeIcmp6(p, d, len);
-      break;
-    case 4:   // IPv4 in IP
-    case 41:  // IPv6 in IP
-      p->l4_kind = L4::kOther;
-      p->payload = d;
-      p->payload_len = len;
-      if (len >= 20 && (d[0] >> 4) == (p->proto == 4 ? 4 : 6)) {
-        if (p->ip_version == 4) {
-          ++(p->proto == 4 ? counters_.ipv4_in_ipv4 : counters_.ipv6_in_ipv4);
-        } else {
-          ++(p->proto == 4 ? counters_.ipv4_in_ipv6 : counters_.ipv6_in_ipv6);
-        }
-        SetTunnel(p, TunnelType::kIpInIp, TunnelInner::kIp, d, len);
-      }
-      break;
-    case 47:
-      p->l4_kind = L4::kOther;
-      p->payload = d;
-      p->payload_len = len;
-      DecodeGre(p, d, len);
-      break;
-    case 0:
-    case 43:
-    case 44:
-    case 60:
-    case 51:
-      // An IPv6 extension header that the loop did not consume (too many).
-      if (p->ip_version == 6) AddEvent(p, Event::kIpv6UnknownNextHeader);
-      [[fallthrough]];
-    default:
-      p->l4_kind = L4::kOther;
-      p->payload = d;
-      p->payload_len = len;
-      break;
-  }
-}
-
-void Decoder::DecodeTcp(Packet* p, const uint8_t* d, uint32_t len) {
-  ++counters_.tcp;
-  if (len < 20) {
-    AddEvent(p, Event::kTcpPktTooSmall);
-    return;
-  }
-  const uint32_t hlen = (d[12] >> 4) * 4u;
-  if (hlen < 20) {
-    AddEvent(p, Event::kTcpHlenTooSmall);
-    return;
-  }
-  if (len < hlen) {
-    AddEvent(p, Event::kTcpInvalidOptlen);
-    return;
-  }
-  p->l4_kind = L4::kTcp;
-  p->l4 = d;
-  p->l4_hlen = static_cast<uint16_t>(hlen);
-  p->sport = Be16(d);
-  p->dport = Be16(d + 2);
-  p->tcp_seq = Be32(d + 4);
-  p->tcp_ack = Be32(d + 8);
-  p->tcp_flags = d[13];
-  p->tcp_window = Be16(d + 14);
-  p->tcp_urgent = Be16(d + 18);
-  p->payload = d + hlen;
-  p->payload_len = len - hlen;
-
-  // Options.
-  uint32_t off = 20;
-  uint32_t seen = 0;
-  while (off < hlen) {
-    const uint8_t kind = d[off];
-    if (kind == 0) {
-      p->tcp_options |= 1u;
-      break;
-    }
-    if (kind == 1) {
-      p->tcp_options |= 2u;
-      ++off;
-      continue;
-    }
-    if (off + 1 >= hlen) {
-      AddEvent(p, Event::kTcpOptInvalidLen);
-      break;
-    }
-    const uint8_t olen = d[off + 1];
-    if (olen < 2 || off + olen > hlen) {
-      AddEvent(p, Event::kTcpOptInvalidLen);
-      break;
-    }
-    const uint32_t bit = kind < 31 ? (1u << kind) : (1u << 31);
-    if (kind < 31 && (seen & bit) != 0 && (kind == 2 || kind == 3 || kind == 4 || kind == 8)) {
-      AddEvent(p, Event::kTcpOptDuplicate);
-    }
-    seen |= bit;
-    p->tcp_options |= bit;
-    switch (kind) {
-      case 2:
-        if (olen == 4) {
-          p->tcp_mss = Be16(d + off + 2);
-        } else {
-          AddEvent(p, Event::kTcpOptInvalidLen);
-        }
-        break;
-      case 3:
-        if (olen == 3) {
-          p->tcp_wscale = d[off + 2];
-        } else {
-          AddEvent(p, Event::kTcpOptInvalidLen);
-        }
-        break;
-      case 4:
-        if (olen == 2) {
-          p->tcp_sack_permitted = true;
-        } else {
-          AddEvent(p, Event::kTcpOptInvalidLen);
-        }
-        break;
-      case 5:
-        if (olen < 10 || ((olen - 2) % 8) != 0) AddEvent(p, Event::kTcpOptInvalidLen);
-        break;
-      case 8:
-        if (olen == 10) {
-          p->tcp_has_ts = true;
-          p->tcp_tsval = Be32(d + off + 2);
-          p->tcp_tsecr = Be32(d + off + 6);
-        } else {
-          AddEvent(p, Event::kTcpOptInvalidLen);
-        }
-        break;
-      case 19:  // TCP MD5 signature (RFC 2385): kind, length 18, 16-byte digest.
-        if (olen == 18) {
-          p->tcp_md5_sig = true;
-        } else {
-          AddEvent(p, Event::kTcpOptInvalidLen);
-        }
-        break;
-      case 29:  // TCP Authentication Option (RFC 5925): kind, length, key ids, MAC.
-        if (olen >= 4) {
-          p->tcp_auth_opt = true;
-        } else {
-          AddEvent(p, Event::kTcpOptInvalidLen);
-        }
-        break;
-      default:
-        break;
-    }
-    off += olen;
-  }
-
-  if (options_.checksum_checks || options_.all_checksums) {
-    if (p->l3_truncated) {
-      p->l4_csum = Checksum::kNotChecked;
-    } else if (L4ChecksumOk(*p, 6, d, len)) {
-      p->l4_csum = Checksum::kValid;
-    } else {
-      p->l4_csum = Checksum::kInvalid;
-      ++counters_.invalid_checksum;
-    }
-  }
-}
-
-void Decoder::DecodeUdp(Packet* p, const uint8_t* d, uint32_t len) {
-  ++counters_.udp;
-  if (len < 8) {
-    AddEvent(p, Event::kUdpPktTooSmall);
-    return;
-  }
-  const uint32_t ulen = Be16(d + 4);
-  uint32_t plen = len - 8;
-  if (ulen < 8) {
-    // A jumbogram over IPv6 has 0 here; otherwise the header lies.
-    if (!(ulen == 0 && p->ip_version == 6)) {
-      AddEvent(p, Event::kUdpHlenTooSmall);
-      return;
-    }
-  } else if (ulen > len) {
-    if (!p->l3_truncated) {
-      AddEvent(p, Event::kUdpLenInvalid);
-      return;
-    }
-  } else if (ulen < len) {
-    plen = ulen - 8;  // Trailing bytes after the datagram (padding).
-  }
-  p->l4_kind = L4::kUdp;
-  p->l4 = d;
-  p->l4_hlen = 8;
-  p->sport = Be16(d);
-  p->dport = Be16(d + 2);
-  p->payload = d + 8;
-  p->payload_len = plen;
-  DetectUdpTunnel(p);
-  if (options_.all_checksums && !p->l3_truncated) {
-    const bool zero = d[6] == 0 && d[7] == 0;
-    if (zero && p->ip_version == 4) {
-      p->l4_csum = Checksum::kNotChecked;
-    } else {
-      p->l4_csum = L4ChecksumOk(*p, 17, d, plen + 8) ? Checksum::kValid : Checksum::kInvalid;
-    }
-  }
-}
-
-void Decoder::DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len) {
-  ++counters_.icmpv4;
-  if (len < 4) {
-    AddEvent(p, Event::kIcmpv4PktTooSmall);
-    return;
-  }
-  p->l4_kind = L4::kIcmp4;
-  p->l4 = d;
-  p->icmp_type = d[0];
-  p->icmp_code = d[1];
-  const uint32_t hlen = len >= 8 ? 8 : 4;
-  p->l4_hlen = static_cast<uint16_t>(hlen);
-  p->payload = d + hlen;
-  p->payload_len = len - hlen;
-  uint8_t max_code = 0;
-  bool known = true;
-  bool error_msg = false;
-  switch (p->icmp_type) {
-    case 0:
-    case 8:
-      if (len >= 8) {
-        p->icmp_id = Be16(d + 4);
-        p->icmp_seq = Be16(d + 6);
-      }
-      break;
-    case 3: max_code = 15; error_msg = true; break;
-    case 4: error_msg = true; break;
-    case 5: max_code = 3; error_msg = true; break;
-    case 9: max_code = 16; break;
-    case 10: break;
-    case 11: max_code = 1; error_msg = true; break;
-    case 12: max_code = 2; error_msg = true; break;
-    case 13: case 14: case 15: case 16: case 17: case 18: break;
-    default:
-      known = false;
-      break;
-  }
-  if (!known) {
-    AddEvent(p, Event::kIcmpv4UnknownType);
-  } else if (p->icmp_code > max_code) {
-    AddEvent(p, Event::kIcmpv4UnknownCode);
-  }
-  if (error_msg && len >= 8) {
-    const uint32_t inner = len - 8;
-    if (inner < 20) {
-      AddEvent(p, Event::kIcmpv4Ipv4TruncPkt);
-    } else if ((d[8] >> 4) != 4) {
-      AddEvent(p, Event::kIcmpv4Ipv4UnknownVer);
-    }
-  }
-  if (options_.all_checksums && !p->l3_truncated) {
-    p->l4_csum = L4ChecksumOk(*p, 1, d, len) ? Checksum::kValid : Checksum::kInvalid;
-  }
-}
-
-void Decoder::DecodeIcmp6(Packet* p, const uint8_t* d, uint32_t len) {
-  ++counters_.icmpv6;
-  if (len < 4) {
-    AddEvent(p, Event::kIcmpv6PktTooSmall);
-    return;
-  }
-  p->l4_kind = L4::kIcmp6;
-  p->l4 = d;
-  p->icmp_type = d[0];
-  p->icmp_code = d[1];
-  const uint32_t hlen = len >= 8 ? 8 : 4;
-  p->l4_hlen = static_cast<uint16_t>(hlen);
-  p->payload = d + hlen;
-  p->payload_len = len - hlen;
-  const uint8_t t = p->icmp_type;
-  uint8_t max_code = 0;
-  bool error_msg = false;
-  if (t == 1) {
-    max_code = 7;
-    error_msg = true;
-  } else if (t == 2) {
-    error_msg = true;
-  } else if (t == 3) {
-    max_code = 1;
-    error_msg = true;
-  } else if (t == 4) {
-    max_code = 3;
-    error_msg = true;
-  } else if (t == 128 || t == 129) {
-    if (len >= 8) {
-      p->icmp_id = Be16(d + 4);
-      p->icmp_seq = Be16(d + 6);
-    }
-  } else if (t == 130 || t == 131 || t == 132 || t == 143) {
-    // MLD: the hop limit must be 1.
-    if (p->ttl != 1) AddEvent(p, Event::kIcmpv6MldMessageWithInvalidHl);
-  } else if (t == 100 || t == 101 || t == 200 || t == 201) {
-    AddEvent(p, Event::kIcmpv6ExperimentationType);
-    max_code = 255;
-  } else if (t == 138) {
-    max_code = 255;  // Router renumbering uses codes 0, 1, 255.
-  } else if (t == 139 || t == 140) {
-    max_code = 2;
-  } else if ((t >= 133 && t <= 137) || (t >= 141 && t <= 161)) {
-    // Neighbour discovery and the other informational types in use.
-  } else if (t < 128 || (t > 161 && t < 200)) {
-    AddEvent(p, Event::kIcmpv6UnassignedType);
-    max_code = 255;
-  } else {
-    AddEvent(p, Event::kIcmpv6UnknownType);
-    max_code = 255;
-  }
-  if (p->icmp_code > max_code) AddEvent(p, Event::kIcmpv6UnknownCode);
-  if (error_msg && len >= 8) {
-    const uint32_t inner = len - 8;
-    if (inner < 40) {
-      AddEvent(p, Event::kIcmpv6Ipv6TruncPkt);
-    } else if ((d[8] >> 4) != 6) {
-      AddEvent(p, Event::kIcmpv6Ipv6UnknownVersion);
-    }
-  }
-  if (options_.all_checksums && !p->l3_truncated) {
-    p->l4_csum = L4ChecksumOk(*p, 58, d, len) ? Checksum::kValid : Checksum::kInvalid;
-  }
-}
-
-void Decoder::DecodeReassembled(std::span<const uint8_t> datagram, Packet* p) {
-  // Keep what came from the capture and the link layer; redo L3/L4.
-  Packet keep = *p;
-  *p = Packet();
-  p->timestamp_nanos = keep.timestamp_nanos;
-  p->number = keep.number;
-  p->frame = keep.frame;
-  p->caplen = keep.caplen;
-  p->wire_length = 0;
-  std::memcpy(p->vlan, keep.vlan, sizeof(p->vlan));
-  p->vlan_count = keep.vlan_count;
-  const uint8_t* d = datagram.data();
-  const auto len = static_cast<uint32_t>(datagram.size());
-  if (len >= 1 && (d[0] >> 4) == 6) {
-    --counters_.ipv6;  // Counted once per wire packet.
-    DecodeIpv6(d, len, p);
-  } else {
-    --counters_.ipv4;
-    DecodeIpv4(d, len, p);
-  }
-  p->reassembled = true;
-}
-
-void Decoder::SetTunnel(Packet* p, TunnelType type, TunnelInner inner, const uint8_t* d, uint32_t len) {
-  if (p->tunnel_depth >= kMaxTunnelDepth || len == 0) return;
-  p->tunnel = type;
-  p->tunnel_inner = inner;
-  p->tunnel_data = d;
-  p->tunnel_len = len;
-}
-
-void Decoder::DecodeGre(Packet* p, const uint8_t* d, uint32_t len) {
-  if (len < 4) return;
-  ++counters_.gre;
-  const uint16_t flags = Be16(d);
-  const uint16_t type = Be16(d + 2);
-  const int version = flags & 0x7;
-  uint32_t off = 4;
-  if (version == 0) {
-    if (flags & 0x8000 || flags & 0x4000) off += 4;  // Checksum (+ reserved), or routing offset.
-    if (flags & 0x2000) off += 4;                    // Key.
-    if (flags & 0x1000) off += 4;                    // Sequence number.
-    if (flags & 0x4000) {
-      // Source routing entries until the null entry.
-      while (true) {
-        if (off + 4 > len) return;
-        const uint8_t sre_len = d[off + 3];
-        off += 4;
-        if (sre_len == 0) break;
-        off += sre_len;
-      }
-    }
-  } else if (version == 1) {
-    // Enhanced GRE (PPTP): key always, sequence and acknowledgment optional.
-    if (type != 0x880b) return;
-    off += 4;
-    if (flags & 0x1000) off += 4;
-    if (flags & 0x0080) off += 4;
-    if (off + 2 > len) return;
-    const uint8_t* ppp = d + off;
-    uint32_t n = len - off;
-    if (n >= 2 && ppp[0] == 0xff && ppp[1] == 0x03) {
-      ppp += 2;
-      n -= 2;
-    }
-    uint16_t proto = 0;
-    if (n >= 1 && (ppp[0] & 1)) {  // Compressed one-byte protocol field.
-      proto = ppp[0];
-      ppp += 1;
-      n -= 1;
-    } else if (n >= 2) {
-      proto = Be16(ppp);
-      ppp += 2;
-      n -= 2;
-    }
-    if ((proto == 0x21 && n >= 20 && (ppp[0] >> 4) == 4) || (proto == 0x57 && n >= 40 && (ppp[0] >> 4) == 6)) {
-      SetTunnel(p, TunnelType::kPptp, TunnelInner::kIp, ppp, n);
-    }
-    return;
-  } else {
-    return;
-  }
-  if (off > len) return;
-  const uint8_t* in = d + off;
-  const uint32_t n = len - off;
-  switch (type) {
-    case 0x0800:
-      if (n >= 20 && (in[0] >> 4) == 4) SetTunnel(p, TunnelType::kGre, TunnelInner::kIp, in, n);
-      break;
-    case 0x86dd:
-      if (n >= 40 && (in[0] >> 4) == 6) SetTunnel(p, TunnelType::kGre, TunnelInner::kIp, in, n);
-      break;
-    case 0x6558:  // Transparent Ethernet bridging.
-      if (n >= 14) SetTunnel(p, TunnelType::kGre, TunnelInner::kEthernet, in, n);
-      break;
-    case 0x88be:  // ERSPAN type II (type I when the sequence bit is clear: no header).
-      ++counters_.erspan;
-      if (flags & 0x1000) {
-        if (n >= 8 + 14) SetTunnel(p, TunnelType::kErspan, TunnelInner::kEthernet, in + 8, n - 8);
-      } else if (n >= 14) {
-        SetTunnel(p, TunnelType::kErspan, TunnelInner::kEthernet, in, n);
-      }
-      break;
-    case 0x8200:  // Aruba WLAN: 802.11 frames from access points.
-    case 0x8210:
-      if (n >= 24 + 8) SetTunnel(p, TunnelType::kArubaWlan, TunnelInner::kIeee80211, in, n);
-      break;
-    case 0x22eb: {  // ERSPAN type III: 12 bytes, 8 more with the platform sub-header.
-      ++counters_.erspan;
-      if (n < 12) break;
-      const uint32_t h = (in[11] & 0x01) ? 20 : 12;
-      if (n >= h + 14) SetTunnel(p, TunnelType::kErspan, TunnelInner::kEthernet, in + h, n - h);
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-void Decoder::DetectUdpTunnel(Packet* p) {
-  const uint8_t* d = p->payload;
-  const uint32_t n = p->payload_len;
-  const uint16_t dp = p->dport, sp = p->sport;
-  auto is = [&](uint16_t port) { return dp == port || sp == port; };
-  if (dp == 4789 && n >= 8 + 14 && (d[0] & 0x08) != 0) {  // VXLAN
-    ++counters_.vxlan;
-    SetTunnel(p, TunnelType::kVxlan, TunnelInner::kEthernet, d + 8, n - 8);
-  } else if (dp == 6081 && n >= 8 && (d[0] >> 6) == 0) {  // Geneve
-    const uint32_t h = 8 + (d[0] & 0x3f) * 4u;
-    const uint16_t type = Be16(d + 2);
-    if (n < h) return;
-    ++counters_.geneve;
-    if (type == 0x6558 && n >= h + 14) {
-      SetTunnel(p, TunnelType::kGeneve, TunnelInner::kEthernet, d + h, n - h);
-    } else if ((type == 0x0800 || type == 0x86dd) && n >= h + 20) {
-      SetTunnel(p, TunnelType::kGeneve, TunnelInner::kIp, d + h, n - h);
-    }
-  } else if (is(3544) && n >= 40) {  // Teredo: optional indications, then IPv6.
-    uint32_t off = 0;
-    if (Be16(d) == 0x0001 && n >= 4) {  // Authentication indication.
-      off = 4 + d[2] + d[3] + 8 + 1u;
-    }
-    if (off + 8 <= n && Be16(d + off) == 0x0000) off += 8;  // Origin indication.
-    if (off + 40 <= n && (d[off] >> 4) == 6 && 40u + Be16(d + off + 4) == n - off) {
-      ++counters_.teredo;
-      SetTunnel(p, TunnelType::kTeredo, TunnelInner::kIp, d + off, n - off);
-    }
-  } else if (is(2152) && n >= 8 && (d[0] >> 5) == 1 && (d[0] & 0x10) && d[1] == 0xff) {  // GTP-U G-PDU
-    uint32_t off = 8;
-    if (d[0] & 0x07) {
-      if (n < 12) return;
-      uint8_t next = d[11];
-      off = 12;
-      while ((d[0] & 0x04) && next != 0) {  // Extension headers (length in 4-byte units).
-        if (off >= n) return;
-        const uint32_t elen = d[off] * 4u;
-        if (elen == 0 || off + elen > n) return;
-        next = d[off + elen - 1];
-        off += elen;
-      }
-    }
-    if (off + 20 <= n && ((d[off] >> 4) == 4 || (d[off] >> 4) == 6)) {
-      ++counters_.gtp;
-      SetTunnel(p, TunnelType::kGtp, TunnelInner::kIp, d + off, n - off);
-    }
-  } else if (dp == 4754 && n >= 4) {  // GRE in UDP (RFC 8086).
-    DecodeGre(p, d, n);
-  } else if (is(5072) && n >= 8) {  // AYIYA: identity and signature lengths in the header.
-    const uint32_t id_len = 1u << (d[0] >> 4);
-    const uint32_t sig_len = (d[1] >> 4) * 4u;
-    const uint32_t h = 8 + id_len + sig_len;
-    const uint8_t next = d[3];
-    if ((next == 41 || next == 4) && h + 20 <= n && (d[h] >> 4) == (next == 41 ? 6 : 4)) {
-      SetTunnel(p, TunnelType::kAyiya, TunnelInner::kIp, d + h, n - h);
-    }
-  }
-}
-
-void Decoder::DecodeInner(const Packet& outer, Packet* p) {
-  *p = Packet();
-  p->timestamp_nanos = outer.timestamp_nanos;
-  p->number = outer.number;
-  p->frame = outer.frame;
-  p->caplen = outer.caplen;
-  p->wire_length = 0;
-  p->tunnel_depth = static_cast<uint8_t>(outer.tunnel_depth + 1);
-  if (outer.tunnel_inner == TunnelInner::kEthernet) {
-    DecodeEthernet(outer.tunnel_data, outer.tunnel_len, p);
-  } else if (outer.tunnel_inner == TunnelInner::kIeee80211) {
-    // An 802.11 data frame (unprotected): header, optional 4th address and
-    // QoS control, then LLC/SNAP with the ethertype.
-    const uint8_t* d = outer.tunnel_data;
-    const uint32_t n = outer.tunnel_len;
-    if (n < 24 || (d[0] & 0x0c) != 0x08 || (d[1] & 0x40) != 0) return;
-    uint32_t h = 24;
-    if ((d[1] & 0x03) == 0x03) h += 6;
-    if (d[0] & 0x80) h += 2;                      // QoS data subtypes.
-    if ((d[0] & 0x80) && (d[1] & 0x80)) h += 4;  // HT control.
-    if (n >= h + 8 && d[h] == 0xaa && d[h + 1] == 0xaa && d[h + 2] == 0x03) {
-      DecodeEthertype(Be16(d + h + 6), d + h + 8, n - h - 8, p, 0);
-    }
-  } else {
-    DecodeIp(outer.tunnel_data, outer.tunnel_len, p);
-  }
 }
 
 uint32_t DispatchHash(capture::LinkType link, std::span<const uint8_t> frame) {

@@ -101,11 +101,14 @@ class Decoder {
   void DecodeIp(const uint8_t* d, uint32_t len, Packet* p);
   void DecodeIpv4(const uint8_t* d, uint32_t len, Packet* p);
   void DecodeIpv6(const uint8_t* d, uint32_t len, Packet* p);
+  void ScanIpv6Options(const uint8_t* h, uint32_t hlen, bool hop, Packet* p);
+  // decode_l4.cc
   void DecodeL4(Packet* p);
   void DecodeTcp(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeUdp(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeIcmp6(Packet* p, const uint8_t* d, uint32_t len);
+  // decode_tunnel.cc
   void DecodeGre(Packet* p, const uint8_t* d, uint32_t len);
   void DetectUdpTunnel(Packet* p);
   void SetTunnel(Packet* p, TunnelType type, TunnelInner inner, const uint8_t* d, uint32_t len);
