@@ -159,8 +159,12 @@ class HttpParser {
     bool any_message = false;  // A valid start line was seen in this direction.
   };
 
+  // http.cc: framing.
   void FeedDir(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
                std::vector<HttpEvent>* events);
+  size_t ConsumeChunkLine(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
+                          std::vector<HttpEvent>* events);
+  // http_head.cc: heads.
   size_t ConsumeHead(int dir, const uint8_t* data, size_t len, std::vector<HttpTx*>* progressed,
                      std::vector<HttpEvent>* events);
   size_t ConsumeResponseHead(size_t old, size_t skipped, size_t len, std::vector<HttpTx*>* progressed,
