@@ -229,13 +229,12 @@ void Decoder::DecodeUdp(Packet* p, const uint8_t* d, uint32_t len) {
   }
 }
 
-void Decoder::DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len) {
-  ++counters_.icmpv4;
+bool Decoder::IcmpHeader(Packet* p, const uint8_t* d, uint32_t len, L4 kind, Event too_small) {
   if (len < 4) {
-    AddEvent(p, Event::kIcmpv4PktTooSmall);
-    return;
+    AddEvent(p, too_small);
+    return false;
   }
-  p->l4_kind = L4::kIcmp4;
+  p->l4_kind = kind;
   p->l4 = d;
   p->icmp_type = d[0];
   p->icmp_code = d[1];
@@ -243,6 +242,12 @@ void Decoder::DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len) {
   p->l4_hlen = static_cast<uint16_t>(hlen);
   p->payload = d + hlen;
   p->payload_len = len - hlen;
+  return true;
+}
+
+void Decoder::DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len) {
+  ++counters_.icmpv4;
+  if (!IcmpHeader(p, d, len, L4::kIcmp4, Event::kIcmpv4PktTooSmall)) return;
   uint8_t max_code = 0;
   bool known = true;
   bool error_msg = false;
@@ -286,18 +291,7 @@ void Decoder::DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len) {
 
 void Decoder::DecodeIcmp6(Packet* p, const uint8_t* d, uint32_t len) {
   ++counters_.icmpv6;
-  if (len < 4) {
-    AddEvent(p, Event::kIcmpv6PktTooSmall);
-    return;
-  }
-  p->l4_kind = L4::kIcmp6;
-  p->l4 = d;
-  p->icmp_type = d[0];
-  p->icmp_code = d[1];
-  const uint32_t hlen = len >= 8 ? 8 : 4;
-  p->l4_hlen = static_cast<uint16_t>(hlen);
-  p->payload = d + hlen;
-  p->payload_len = len - hlen;
+  if (!IcmpHeader(p, d, len, L4::kIcmp6, Event::kIcmpv6PktTooSmall)) return;
   const uint8_t t = p->icmp_type;
   uint8_t max_code = 0;
   bool error_msg = false;

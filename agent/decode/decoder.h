@@ -106,6 +106,9 @@ class Decoder {
   void DecodeL4(Packet* p);
   void DecodeTcp(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeUdp(Packet* p, const uint8_t* d, uint32_t len);
+  // The type, code and 4- or 8-byte header of an ICMP message; false (with
+  // `too_small`) when it has fewer than 4 bytes.
+  bool IcmpHeader(Packet* p, const uint8_t* d, uint32_t len, L4 kind, Event too_small);
   void DecodeIcmp4(Packet* p, const uint8_t* d, uint32_t len);
   void DecodeIcmp6(Packet* p, const uint8_t* d, uint32_t len);
   // decode_tunnel.cc

@@ -20,6 +20,41 @@ KwStatus Parser::ParseNumBase(std::string_view s, NumBase* base) {
   return std::nullopt;
 }
 
+// The options byte_test, byte_jump and byte_extract share: relative, big,
+// little, string, hex / dec / oct, dce, bitmask N. nullopt when `p` is none
+// of them, else what reading it gave (a failure for a bad bitmask).
+template <typename Match>
+std::optional<KwStatus> Parser::SharedByteOption(std::string_view p, Match* m) {
+  if (p == "relative") {
+    m->relative = true;
+  } else if (p == "big") {
+    m->little = false;
+  } else if (p == "little") {
+    m->little = true;
+  } else if (p == "string") {
+    m->string = true;
+  } else if (p == "hex" || p == "dec" || p == "oct") {
+    return ParseNumBase(p, &m->base);
+  } else if (p == "dce") {
+    m->dce = true;
+  } else if (p.starts_with("bitmask")) {
+    auto n = ParseUint(Trim(p.substr(7)));
+    if (!n || *n == 0 || *n > UINT32_MAX) return Fail("bad bitmask");
+    m->bitmask = static_cast<uint32_t>(*n);
+  } else {
+    return std::nullopt;
+  }
+  return KwStatus();
+}
+
+// A payload keyword into the list it goes to (TargetList), as the last one.
+KwStatus Parser::AddPayloadMatch(SigMatch m, bool relative) {
+  const int li = TargetList(relative);
+  last_sm_list_ = li;
+  Matches(li).push_back(std::move(m));
+  return std::nullopt;
+}
+
 KwStatus Parser::IsDataAt(const std::string& value) {
   IsDataAtMatch m;
   auto parts = Split(value, ',');
@@ -45,10 +80,7 @@ KwStatus Parser::IsDataAt(const std::string& value) {
       return Fail("unknown option '" + std::string(parts[i]) + "'");
     }
   }
-  const int li = TargetList(m.relative);
-  last_sm_list_ = li;
-  Matches(li).push_back(m);
-  return std::nullopt;
+  return AddPayloadMatch(m, m.relative);
 }
 
 KwStatus Parser::ByteTest(const std::string& value) {
@@ -104,32 +136,15 @@ KwStatus Parser::ByteTest(const std::string& value) {
   }
   for (size_t i = 4; i < parts.size(); ++i) {
     std::string_view p = parts[i];
-    if (p == "relative") {
-      m.relative = true;
-    } else if (p == "big") {
-      m.little = false;
-    } else if (p == "little") {
-      m.little = true;
-    } else if (p == "string") {
-      m.string = true;
-    } else if (p == "hex" || p == "dec" || p == "oct") {
-      if (auto e = ParseNumBase(p, &m.base)) return e;
-    } else if (p == "dce") {
-      m.dce = true;
-    } else if (p.starts_with("bitmask")) {
-      auto n = ParseUint(Trim(p.substr(7)));
-      if (!n || *n == 0 || *n > UINT32_MAX) return Fail("bad bitmask");
-      m.bitmask = static_cast<uint32_t>(*n);
+    if (auto shared = SharedByteOption(p, &m)) {
+      if (*shared) return *shared;
     } else {
       return Fail("unknown option '" + std::string(p) + "'");
     }
   }
   if (!m.string && m.nbytes > 8) return Fail("binary byte_test reads at most 8 bytes");
   if (!m.string && m.nbytes == 0 && m.nbytes_var < 0) return Fail("number of bytes must be 1 to 8");
-  const int li = TargetList(m.relative);
-  last_sm_list_ = li;
-  Matches(li).push_back(m);
-  return std::nullopt;
+  return AddPayloadMatch(m, m.relative);
 }
 
 KwStatus Parser::ByteJump(const std::string& value) {
@@ -154,24 +169,14 @@ KwStatus Parser::ByteJump(const std::string& value) {
   }
   for (size_t i = 2; i < parts.size(); ++i) {
     std::string_view p = parts[i];
-    if (p == "relative") {
-      m.relative = true;
-    } else if (p == "big") {
-      m.little = false;
-    } else if (p == "little") {
-      m.little = true;
-    } else if (p == "string") {
-      m.string = true;
-    } else if (p == "hex" || p == "dec" || p == "oct") {
-      if (auto e = ParseNumBase(p, &m.base)) return e;
+    if (auto shared = SharedByteOption(p, &m)) {
+      if (*shared) return *shared;
     } else if (p == "align") {
       m.align = true;
     } else if (p == "from_beginning") {
       m.from_beginning = true;
     } else if (p == "from_end") {
       m.from_end = true;
-    } else if (p == "dce") {
-      m.dce = true;
     } else if (p.starts_with("multiplier")) {
       auto n = ParseUint(Trim(p.substr(10)));
       if (!n || *n == 0 || *n > 65535) return Fail("bad multiplier");
@@ -180,20 +185,13 @@ KwStatus Parser::ByteJump(const std::string& value) {
       auto n = ParseInt(Trim(p.substr(11)));
       if (!n || *n < -65535 || *n > 65535) return Fail("bad post_offset");
       m.post_offset = static_cast<int32_t>(*n);
-    } else if (p.starts_with("bitmask")) {
-      auto n = ParseUint(Trim(p.substr(7)));
-      if (!n || *n == 0 || *n > UINT32_MAX) return Fail("bad bitmask");
-      m.bitmask = static_cast<uint32_t>(*n);
     } else {
       return Fail("unknown option '" + std::string(p) + "'");
     }
   }
   if (!m.string && m.nbytes > 8) return Fail("binary byte_jump reads at most 8 bytes");
   if (m.from_beginning && m.from_end) return Fail("from_beginning and from_end exclude each other");
-  const int li = TargetList(m.relative);
-  last_sm_list_ = li;
-  Matches(li).push_back(m);
-  return std::nullopt;
+  return AddPayloadMatch(m, m.relative);
 }
 
 KwStatus Parser::ByteExtract(const std::string& value) {
@@ -209,18 +207,8 @@ KwStatus Parser::ByteExtract(const std::string& value) {
   if (!IsIdentifier(parts[2])) return Fail("'" + std::string(parts[2]) + "' is not a variable name");
   for (size_t i = 3; i < parts.size(); ++i) {
     std::string_view p = parts[i];
-    if (p == "relative") {
-      m.relative = true;
-    } else if (p == "big") {
-      m.little = false;
-    } else if (p == "little") {
-      m.little = true;
-    } else if (p == "string") {
-      m.string = true;
-    } else if (p == "hex" || p == "dec" || p == "oct") {
-      if (auto e = ParseNumBase(p, &m.base)) return e;
-    } else if (p == "dce") {
-      m.dce = true;
+    if (auto shared = SharedByteOption(p, &m)) {
+      if (*shared) return *shared;
     } else if (p.starts_with("multiplier")) {
       auto n = ParseUint(Trim(p.substr(10)));
       if (!n || *n == 0 || *n > 65535) return Fail("bad multiplier");
@@ -230,10 +218,6 @@ KwStatus Parser::ByteExtract(const std::string& value) {
       if (!n || (*n != 2 && *n != 4)) return Fail("align must be 2 or 4");
       m.align = true;
       m.align_value = static_cast<uint8_t>(*n);
-    } else if (p.starts_with("bitmask")) {
-      auto n = ParseUint(Trim(p.substr(7)));
-      if (!n || *n == 0 || *n > UINT32_MAX) return Fail("bad bitmask");
-      m.bitmask = static_cast<uint32_t>(*n);
     } else {
       return Fail("unknown option '" + std::string(p) + "'");
     }
@@ -242,10 +226,7 @@ KwStatus Parser::ByteExtract(const std::string& value) {
   auto vi = NewVar(parts[2]);
   if (!vi) return Fail("too many byte_extract/byte_math variables");
   m.var = *vi;
-  const int li = TargetList(m.relative);
-  last_sm_list_ = li;
-  Matches(li).push_back(m);
-  return std::nullopt;
+  return AddPayloadMatch(m, m.relative);
 }
 
 KwStatus Parser::ByteMath(const std::string& value) {
@@ -334,10 +315,7 @@ KwStatus Parser::ByteMath(const std::string& value) {
   auto vi = NewVar(result);
   if (!vi) return Fail("too many byte_extract/byte_math variables");
   m.var = *vi;
-  const int li = TargetList(m.relative);
-  last_sm_list_ = li;
-  Matches(li).push_back(m);
-  return std::nullopt;
+  return AddPayloadMatch(m, m.relative);
 }
 
 }  // namespace rampart::detect::parser

@@ -102,11 +102,14 @@ class Parser {
   int TargetList(bool relative);
   int ListFor(BufferId b, bool fresh, SidePin side = SidePin::kNone);
   std::vector<SigMatch>& Matches(int li);
+  KwStatus AddPayloadMatch(SigMatch m, bool relative);
   ContentMatch* LastContent();
   std::optional<VarIndex> VarByName(std::string_view name) const;
   std::optional<VarIndex> NewVar(std::string_view name);
   static bool IsIdentifier(std::string_view s);
   static KwStatus ParseNumBase(std::string_view s, NumBase* base);
+  template <typename Match>
+  static std::optional<KwStatus> SharedByteOption(std::string_view p, Match* m);
   // parser_payload.cc and parser_byte.cc: the keywords.
   KwStatus StickyBuffer(BufferId b, const RawOption& o);
   KwStatus Modifier(BufferId b, const std::string& name);

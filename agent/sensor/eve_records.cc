@@ -22,6 +22,19 @@ const char* FlagsHex(uint8_t f, char* buf) {
 
 std::string_view ProtoText(uint8_t proto) { return eve::ProtoName(proto); }
 
+// The packet's own addresses, ports and protocol (the addresses' text in
+// `src` and `dst`, 64 bytes each).
+void PacketAddresses(const decode::Packet& p, char* src, char* dst, eve::EveHeader* h) {
+  p.src.Format(src);
+  p.dst.Format(dst);
+  h->src_ip = src;
+  h->dest_ip = dst;
+  h->has_ports = p.has_ports();
+  h->src_port = p.sport;
+  h->dest_port = p.dport;
+  h->proto = ProtoText(p.proto);
+}
+
 }  // namespace
 
 void EveRecords::Begin(eve::JsonWriter& w, std::string_view type, int64_t ts, flow::Flow* f, bool reversed,
@@ -50,14 +63,7 @@ void EveRecords::Begin(eve::JsonWriter& w, std::string_view type, int64_t ts, fl
     h.app_proto = applayer::ProtoName(ap2);
     h.community_id = flow::CommunityIdOf(*f);
   } else if (p != nullptr && p->ip_version != 0) {
-    p->src.Format(src);
-    p->dst.Format(dst);
-    h.src_ip = src;
-    h.dest_ip = dst;
-    h.has_ports = p->has_ports();
-    h.src_port = p->sport;
-    h.dest_port = p->dport;
-    h.proto = ProtoText(p->proto);
+    PacketAddresses(*p, src, dst, &h);
   }
   if (p != nullptr && pcap_cnt_) h.pcap_cnt = p->number;
   if (p != nullptr && p->vlan_count > 0) h.vlan = p->vlan[0];
@@ -204,14 +210,7 @@ void EveRecords::Alert(const AlertInfo& a, const AlertContext& ctx) {
     if (pcap_cnt_) h.pcap_cnt = p->number;
     if (p->vlan_count > 0) h.vlan = p->vlan[0];
     if (p->ip_version != 0) {
-      p->src.Format(src);
-      p->dst.Format(dst);
-      h.src_ip = src;
-      h.dest_ip = dst;
-      h.has_ports = p->has_ports();
-      h.src_port = p->sport;
-      h.dest_port = p->dport;
-      h.proto = ProtoText(p->proto);
+      PacketAddresses(*p, src, dst, &h);
       if (p->l4_kind == decode::L4::kIcmp4 || p->l4_kind == decode::L4::kIcmp6) {
         h.icmp_type = p->icmp_type;
         h.icmp_code = p->icmp_code;
