@@ -667,36 +667,36 @@ Result<Page> StoreImpl::Run(const Query& q, bool alerts_only) const {
 
   // The most selective index the filters allow.
   std::vector<std::string> prefixes;
-  auto u32 = [](char tag, uint32_t v) {
-    std::string p(1, tag);
+  auto u32 = [](IndexTag tag, uint32_t v) {
+    std::string p = IndexPrefix(tag);
     AppendU32(&p, v);
     return p;
   };
-  auto u64 = [](char tag, uint64_t v) {
-    std::string p(1, tag);
+  auto u64 = [](IndexTag tag, uint64_t v) {
+    std::string p = IndexPrefix(tag);
     rocks::AppendBigEndian64(&p, v);
     return p;
   };
   if (alerts_only) {
     if (q.signature_id) {
-      prefixes.push_back(u64('G', *q.signature_id));
+      prefixes.push_back(u64(IndexTag::kSignature, *q.signature_id));
     } else if (!text_sids.empty() && text_sids.size() <= 64) {
-      for (uint64_t sid : text_sids) prefixes.push_back(u64('G', sid));
+      for (uint64_t sid : text_sids) prefixes.push_back(u64(IndexTag::kSignature, sid));
     } else if (address) {
-      prefixes.push_back(std::string(1, 'I') + std::string(reinterpret_cast<const char*>(address->data()), 16));
+      prefixes.push_back(IndexPrefix(IndexTag::kAddress) + std::string(reinterpret_cast<const char*>(address->data()), 16));
     } else if (!agent_nums.empty()) {
-      for (uint32_t a : agent_nums) prefixes.push_back(u32('A', a));
+      for (uint32_t a : agent_nums) prefixes.push_back(u32(IndexTag::kAgent, a));
     } else if (!site_nums.empty()) {
-      for (uint32_t s : site_nums) prefixes.push_back(u32('L', s));
+      for (uint32_t s : site_nums) prefixes.push_back(u32(IndexTag::kAlertSite, s));
     } else if (!severities.empty()) {
-      for (uint8_t s : severities) prefixes.push_back(std::string{'V', static_cast<char>(s)});
+      for (uint8_t s : severities) prefixes.push_back(IndexPrefix(IndexTag::kSeverity) + static_cast<char>(s));
     } else {
-      prefixes.push_back(std::string{'K', static_cast<char>(EventKind::kAlert)});
+      prefixes.push_back(IndexPrefix(IndexTag::kKind) + static_cast<char>(EventKind::kAlert));
     }
   } else if (!site_nums.empty()) {
-    for (uint32_t s : site_nums) prefixes.push_back(u32('S', s));
+    for (uint32_t s : site_nums) prefixes.push_back(u32(IndexTag::kSite, s));
   } else if (!kinds.empty() && std::all_of(kinds.begin(), kinds.end(), KindHasOwnIndex)) {
-    for (uint8_t k : kinds) prefixes.push_back(std::string{'K', static_cast<char>(k)});
+    for (uint8_t k : kinds) prefixes.push_back(IndexPrefix(IndexTag::kKind) + static_cast<char>(k));
   } else {
     // Every event has one S row: the sites of the agents asked for, or all
     // of them (site 0: events of no site), merged by position below.
@@ -715,7 +715,7 @@ Result<Page> StoreImpl::Run(const Query& q, bool alerts_only) const {
       sites = {0};
       for (const auto& [num, id] : site_by_num_) sites.insert(num);
     }
-    for (uint32_t s : sites) prefixes.push_back(u32('S', s));
+    for (uint32_t s : sites) prefixes.push_back(u32(IndexTag::kSite, s));
   }
 
   struct Range {
@@ -1269,7 +1269,7 @@ Result<uint64_t> StoreImpl::RunRetention() {
   for (int kind = 0; kind < 256; ++kind) {  // Every value a summary can hold.
     const int64_t cut = kind == static_cast<int>(EventKind::kAlert) ? alert_cutoff : event_cutoff;
     if (cut == INT64_MIN) continue;
-    const std::string prefix{'K', static_cast<char>(kind)};
+    const std::string prefix = IndexPrefix(IndexTag::kKind) + static_cast<char>(kind);
     std::string end = prefix;
     AppendTime(&end, cut);
     RAMPART_RETURN_IF_ERROR(sweep(prefix, end, [](const Summary&) { return Sweep::kEvent; }));
@@ -1283,7 +1283,7 @@ Result<uint64_t> StoreImpl::RunRetention() {
       for (const auto& [num, id] : site_by_num_) sites.push_back(num);
     }
     for (uint32_t site : sites) {
-      std::string prefix(1, 'S');
+      std::string prefix = IndexPrefix(IndexTag::kSite);
       AppendU32(&prefix, site);
       std::string end = prefix;
       AppendTime(&end, event_cutoff);
@@ -1293,7 +1293,7 @@ Result<uint64_t> StoreImpl::RunRetention() {
     }
   }
   // The old layout's all-events time index: never read, so all of it goes.
-  const std::string old_time(1, kOldTimeIndexTag);
+  const std::string old_time = IndexPrefix(IndexTag::kOldTime);
   RAMPART_RETURN_IF_ERROR(sweep(old_time, PrefixEnd(old_time), [](const Summary&) { return Sweep::kRowOnly; }));
   // Link history tiers.
   std::vector<uint32_t> site_numbers;
