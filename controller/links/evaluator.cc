@@ -56,7 +56,7 @@ bool Evaluator::Probe(const std::string& agent, uint32_t sequence, int64_t sende
   return true;
 }
 
-void Evaluator::Measured(const std::string& agent, const cs::LinkMetrics& m, int64_t mono) {
+void Evaluator::Measured(const std::string& agent, const reg::LinkMetrics& m, int64_t mono) {
   auto it = agents_.find(agent);
   if (it == agents_.end() || mono < it->second.reports_valid_after) return;
   it->second.reported = m;
@@ -90,7 +90,7 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
     // Agents that were up before a restart get one dead_after to be heard
     // again before they count as silent.
     for (auto& [id, a] : agents_) {
-      if (a.last_heard == 0 && a.state == cs::AgentState::kUp) {
+      if (a.last_heard == 0 && a.state == reg::AgentState::kUp) {
         a.last_heard = mono;
         a.reachable_since = mono;
       }
@@ -115,14 +115,14 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
       if (!a->revoked && Reachable(*a, mono)) any_reachable = true;
     }
     for (AgentView* a : members) {
-      cs::AgentState next = a->state;
+      reg::AgentState next = a->state;
       const bool reachable = Reachable(*a, mono);
       if (a->revoked) {
-        next = cs::AgentState::kRevoked;
+        next = reg::AgentState::kRevoked;
       } else if (reachable) {
-        next = cs::AgentState::kUp;
+        next = reg::AgentState::kUp;
       } else if (a->goodbye) {
-        next = cs::AgentState::kStopped;
+        next = reg::AgentState::kStopped;
       } else if (a->last_heard == 0) {
         // Not heard since the controller started: keep what was stored.
       } else {
@@ -130,7 +130,7 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
         for (AgentView* b : members) {
           if (b != a && !b->revoked && Reachable(*b, mono)) other = true;
         }
-        next = other ? cs::AgentState::kDown : cs::AgentState::kUnreachable;
+        next = other ? reg::AgentState::kDown : reg::AgentState::kUnreachable;
       }
       if (next != a->state) {
         cs::LinkChange c;
@@ -139,15 +139,15 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
         c.from_agent = a->state;
         c.to_agent = next;
         c.at_unix_nanos = wall;
-        if (next == cs::AgentState::kDown) {
+        if (next == reg::AgentState::kDown) {
           c.reason = "agent silent for " + Seconds(mono - a->last_heard) + " while other agents of its site answer";
-        } else if (next == cs::AgentState::kUnreachable) {
+        } else if (next == reg::AgentState::kUnreachable) {
           c.reason = "agent silent for " + Seconds(mono - a->last_heard) + " with the rest of its site";
-        } else if (next == cs::AgentState::kStopped) {
+        } else if (next == reg::AgentState::kStopped) {
           c.reason = "agent shut down cleanly";
-        } else if (next == cs::AgentState::kUp) {
-          c.reason = a->state == cs::AgentState::kUnknown ? "agent answers" : "agent answers again";
-        } else if (next == cs::AgentState::kRevoked) {
+        } else if (next == reg::AgentState::kUp) {
+          c.reason = a->state == reg::AgentState::kUnknown ? "agent answers" : "agent answers again";
+        } else if (next == reg::AgentState::kRevoked) {
           c.reason = "agent revoked";
         }
         out.changes.push_back(std::move(c));
@@ -184,14 +184,14 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
         ++reports;
       }
     }
-    cs::LinkMetrics m;
+    reg::LinkMetrics m;
     m.loss_ratio = std::max(expected > 0 ? std::clamp(1.0 - received / expected, 0.0, 1.0) : 0.0, rt_loss);
     m.rtt_ms = reports ? rtt_sum / reports : 0;
     m.jitter_ms = reports ? jitter_sum / reports : 0;
     m.window_end_unix_nanos = wall;
     const bool have_metrics = expected > 0 || reports > 0;
 
-    cs::LinkState next = s.state;
+    reg::LinkState next = s.state;
     std::string reason = s.reason;
     const bool raise = m.loss_ratio >= o_.degraded_loss_raise ||
                        (o_.degraded_rtt_ms_raise > 0 && m.rtt_ms >= o_.degraded_rtt_ms_raise) ||
@@ -218,16 +218,16 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
       for (AgentView* a : members) {
         if (!a->revoked) newest = std::max(newest, a->last_heard);
       }
-      next = cs::LinkState::kDown;
-      if (s.state != cs::LinkState::kDown) reason = "no agent of the site answered for " + Seconds(mono - newest);
-    } else if (s.state == cs::LinkState::kDown || s.state == cs::LinkState::kUnknown) {
-      bool cleared = s.state == cs::LinkState::kUnknown;
+      next = reg::LinkState::kDown;
+      if (s.state != reg::LinkState::kDown) reason = "no agent of the site answered for " + Seconds(mono - newest);
+    } else if (s.state == reg::LinkState::kDown || s.state == reg::LinkState::kUnknown) {
+      bool cleared = s.state == reg::LinkState::kUnknown;
       for (AgentView* a : members) {
         if (!a->revoked && a->reachable_since != 0 && mono - a->reachable_since >= o_.clear_after.count() * kMs) {
           cleared = true;
         }
       }
-      if (cleared && s.state == cs::LinkState::kDown) {
+      if (cleared && s.state == reg::LinkState::kDown) {
         // The agents' own windows still count the outage's lost probes:
         // judge the link on what follows it.
         for (AgentView* a : members) {
@@ -238,7 +238,7 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
         received = expected = 0;
         rt_loss = 0;
         reports = 0;
-        m = cs::LinkMetrics();
+        m = reg::LinkMetrics();
         m.window_end_unix_nanos = wall;
       }
       if (cleared) {
@@ -246,25 +246,25 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
                                (o_.degraded_rtt_ms_raise > 0 && m.rtt_ms >= o_.degraded_rtt_ms_raise) ||
                                (o_.degraded_jitter_ms_raise > 0 && m.jitter_ms >= o_.degraded_jitter_ms_raise);
         if (raise_now && have_metrics) {
-          next = cs::LinkState::kDegraded;
+          next = reg::LinkState::kDegraded;
           reason = degraded_reason();
           s.clear_since = 0;
         } else {
-          next = cs::LinkState::kUp;
+          next = reg::LinkState::kUp;
           reason = "agents answer";
         }
       }
-    } else if (s.state == cs::LinkState::kUp) {
+    } else if (s.state == reg::LinkState::kUp) {
       if (raise && have_metrics) {
-        next = cs::LinkState::kDegraded;
+        next = reg::LinkState::kDegraded;
         reason = degraded_reason();
         s.clear_since = 0;
       }
-    } else if (s.state == cs::LinkState::kDegraded) {
+    } else if (s.state == reg::LinkState::kDegraded) {
       if (below_clear) {
         if (s.clear_since == 0) s.clear_since = mono;
         if (mono - s.clear_since >= o_.degraded_clear_for.count() * kMs) {
-          next = cs::LinkState::kUp;
+          next = reg::LinkState::kUp;
           reason = "loss, rtt and jitter below their clear thresholds for " +
                    Seconds(o_.degraded_clear_for.count() * kMs);
         }
@@ -293,7 +293,7 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
     if (s.sample_start_wall == 0) s.sample_start_wall = bucket;
     bool sample_due = false;
     if (bucket > s.sample_start_wall && s.ticks > 0) {
-      cs::LinkSample sample;
+      reg::LinkSample sample;
       sample.start_unix_nanos = s.sample_start_wall;
       sample.duration_nanos = kSampleNanos;
       sample.availability = static_cast<double>(s.up_ticks) / s.ticks;
@@ -305,23 +305,23 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
       }
       sample.rtt_ms_max = s.rtt_max;
       out.samples.emplace_back(site_id, sample);
-      if (s.state != cs::LinkState::kUnknown) {
+      if (s.state != reg::LinkState::kUnknown) {
         s.availability.push_back(sample.availability);
         while (s.availability.size() > kDaySamples) s.availability.pop_front();
       }
       s.ticks = s.up_ticks = s.metric_ticks = 0;
-      s.worst = cs::LinkState::kUnknown;
+      s.worst = reg::LinkState::kUnknown;
       s.rtt_sum = s.rtt_max = s.jitter_sum = s.loss_sum = 0;
       s.sample_start_wall = bucket;
       sample_due = true;
     } else if (bucket > s.sample_start_wall) {
       s.sample_start_wall = bucket;
     }
-    if (s.state != cs::LinkState::kUnknown) {
+    if (s.state != reg::LinkState::kUnknown) {
       ++s.ticks;
-      if (s.state == cs::LinkState::kUp || s.state == cs::LinkState::kDegraded) ++s.up_ticks;
+      if (s.state == reg::LinkState::kUp || s.state == reg::LinkState::kDegraded) ++s.up_ticks;
       s.worst = std::max(s.worst, s.state);
-      if (have_metrics && s.state != cs::LinkState::kDown) {
+      if (have_metrics && s.state != reg::LinkState::kDown) {
         ++s.metric_ticks;
         s.rtt_sum += m.rtt_ms;
         s.rtt_max = std::max(s.rtt_max, m.rtt_ms);
@@ -330,14 +330,14 @@ Changes Evaluator::Tick(int64_t mono, int64_t wall) {
       }
     }
     if (changed || sample_due) {
-      cs::SiteLink link;
+      reg::SiteLink link;
       link.state = s.state;
       link.since_unix_nanos = s.since_wall;
       link.reason = s.reason;
       link.metrics = s.metrics;
       double sum = 0;
       for (double v : s.availability) sum += v;
-      link.availability_24h = s.availability.empty() ? (s.state == cs::LinkState::kDown ? 0 : 1)
+      link.availability_24h = s.availability.empty() ? (s.state == reg::LinkState::kDown ? 0 : 1)
                                                      : sum / static_cast<double>(s.availability.size());
       out.sites.emplace_back(site_id, link);
     }

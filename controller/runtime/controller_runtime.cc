@@ -5,8 +5,8 @@
 #include "common/log/log.h"
 #include "common/util/build_info.h"
 #include "common/util/shutdown.h"
-#include "controller/ingest/transport.h"
 #include "controller/notify/notify.h"
+#include "controller/runtime/agent_services.h"
 #include "controller/store/store.h"
 #include "controller/web/service.h"
 
@@ -19,9 +19,8 @@ Status RunController(const ControllerConfig& config) {
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
 
-  controller_store::Options store_options = config.transport.store;
-  store_options.path = config.data_dir + "/store";
-  RAMPART_ASSIGN_OR_RETURN(auto store, controller_store::Store::Open(store_options));
+  // The event store and, in the same database, the fleet registry.
+  RAMPART_ASSIGN_OR_RETURN(auto store, controller_store::Store::Open(config.store));
   std::unique_ptr<notify::Notifier> notifier;
   if (!config.notify.targets.empty()) {
     RAMPART_ASSIGN_OR_RETURN(notifier, notify::Notifier::Start(config.notify));
@@ -31,14 +30,14 @@ Status RunController(const ControllerConfig& config) {
     RAMPART_ASSIGN_OR_RETURN(web, web::WebService::Start(config.web, *store, notifier.get()));
   }
 
-  // Enrolment, the agent port, link health and the admin socket (controller/ingest/transport.h).
-  RAMPART_ASSIGN_OR_RETURN(auto transport, ingest::ControllerTransport::Start(config.transport, *store));
+  // Enrolment, the agent port, link health and the admin socket (agent_services.h).
+  RAMPART_ASSIGN_OR_RETURN(auto agents, AgentServices::Start(config.agents, *store));
 
   log::Info("controller", "started", {{"name", config.name}, {"data_dir", config.data_dir},
                                       {"version", VersionLine("rampart-controller")}});
   WaitForShutdown();
   log::Info("controller", "stopping");
-  transport->Stop(std::chrono::seconds(5));
+  agents->Stop(std::chrono::seconds(5));
   if (web) web->Stop();
   if (notifier) notifier->Stop();
   log::Info("controller", "stopped");

@@ -294,12 +294,4 @@ bool ContainsFolded(std::string_view hay, std::string_view needle) {
   return false;
 }
 
-bool ValidSiteId(std::string_view id) {
-  if (id.empty() || id.size() > 63 || id[0] == '-') return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
-
 }  // namespace rampart::controller_store::detail

@@ -128,7 +128,4 @@ std::optional<std::string> DecodeCursor(std::string_view cursor, bool oldest_fir
 // Case-insensitive (ASCII) substring test.
 bool ContainsFolded(std::string_view haystack, std::string_view needle);
 
-// Valid site id: [a-z0-9-]{1,63}, not starting with '-'.
-bool ValidSiteId(std::string_view id);
-
 }  // namespace rampart::controller_store::detail

@@ -52,7 +52,7 @@ notify::Notification FromLink(const cs::LinkChange& c) {
   n.site = c.site;
   n.agent = c.agent_id;
   n.link = c.agent_id.empty() ? c.site : c.agent_id;
-  n.link_state = std::string(c.agent_id.empty() ? cs::LinkStateName(c.to_link) : cs::AgentStateName(c.to_agent));
+  n.link_state = std::string(c.agent_id.empty() ? registry::LinkStateName(c.to_link) : registry::AgentStateName(c.to_agent));
   n.severity = (n.link_state == "down" || n.link_state == "unreachable") ? 2 : 3;
   n.signature = (c.agent_id.empty() ? "WAN link " : "Agent ") + n.link + " " + n.link_state +
                 (c.reason.empty() ? "" : ": " + c.reason);
