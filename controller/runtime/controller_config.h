@@ -15,6 +15,7 @@
 
 #include "common/log/log.h"
 #include "common/status/status.h"
+#include "controller/dispatch/dispatcher.h"
 #include "controller/notify/notify.h"
 #include "controller/runtime/agent_services.h"
 #include "controller/store/store.h"
@@ -29,6 +30,7 @@ struct ControllerConfig {
   web::WebOptions web;        // Enabled when the `web` section is present.
   notify::Options notify;     // Targets and routes; none when absent.
   controller_store::Options store;    // `store`; path: DATA_DIR/store.
+  dispatch::Options dispatch;        // Defaults (not configurable).
   AgentServicesConfig agents;        // agents, links, admin_socket (agent_services.h).
 };
 

@@ -14,6 +14,7 @@
 
 #include "common/util/clock.h"
 #include "controller/auth/access.h"
+#include "controller/dispatch/dispatcher.h"
 #include "controller/store/store.h"
 #include "controller/web/service.h"
 #include "tests/testing/controller_seed.h"
@@ -116,7 +117,10 @@ int main(int argc, char** argv) {
   wo.api.ui_dir = argv[4];
   const std::string cert_path = argv[2];
   wo.api.crl_file = cert_path.substr(0, cert_path.rfind('/') + 1) + "ca.crl";
-  auto svc = rampart::web::WebService::Start(wo, st, nullptr);
+  // The live feed hears of new alerts and link changes through dispatch.
+  auto dispatcher = rampart::dispatch::Dispatcher::Start({}, st);
+  if (!dispatcher) return Fail(dispatcher.error());
+  auto svc = rampart::web::WebService::Start(wo, st, nullptr, dispatcher->get());
   if (!svc) return Fail(svc.error());
   std::printf("ready %u\n", (*svc)->port());
   std::fflush(stdout);
