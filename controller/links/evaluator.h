@@ -83,6 +83,33 @@ class Evaluator {
  private:
   bool Reachable(const AgentView& a, int64_t mono) const;
 
+  // One site's part of a tick.
+  struct SiteTick {
+    const std::string& site_id;
+    const std::vector<AgentView*>& members;
+    int64_t mono;
+    int64_t wall;
+    Changes& out;
+  };
+  struct WindowMetrics {
+    reg::LinkMetrics m;
+    bool have_metrics = false;  // Probes counted or agents' reports in the window.
+    bool active = false;        // An agent that could answer (heard, not stopped or revoked).
+    bool any_reachable = false;
+  };
+  // Whether an agent of the site other than `except` answers.
+  bool AnyReachable(const SiteTick& t, const AgentView* except) const;
+  // Each agent's state from what was heard; changes go to t.out.
+  void UpdateAgents(SiteTick& t);
+  WindowMetrics Measure(const SiteTick& t) const;
+  bool Raises(const reg::LinkMetrics& m) const;
+  std::string DegradedReason(const reg::LinkMetrics& m) const;
+  // The site's link state (raise and clear thresholds, down and up again);
+  // true when it changed. May reset the window's metrics (after an outage).
+  bool UpdateSite(SiteTick& t, SiteView& s, WindowMetrics& w);
+  // Accumulates the 10 s history sample; true when one was completed.
+  bool Sample(SiteTick& t, SiteView& s, const reg::LinkMetrics& m, bool have_metrics);
+
   Options o_;
   std::map<std::string, AgentView> agents_;
   std::map<std::string, SiteView> sites_;
