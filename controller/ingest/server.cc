@@ -469,6 +469,7 @@ void StreamReactor::OnDone() {
   {
     // No completion reaches this reactor after this.
     StreamLock lock(&mu_);
+    shared_->mu.AssertHeld();  // mu_ by its other name.
     shared_->reactor = nullptr;
     authorized = authorized_;
     hello = hello_;
