@@ -1,10 +1,5 @@
 #include "controller/ingest/server.h"
 
-// Before gRPC: absl (which gRPC includes) defines some of the same
-// annotation macros, identically; a redefinition inside a system header is
-// not warned about, one in ours would be.
-#include "common/util/mutex.h"
-
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -15,6 +10,7 @@
 #include "common/rpc/status.h"
 #include "common/tls/pki.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 #include "controller/fleet/fleet.h"
 #include "controller/ingest/credentials.h"
 #include "controller/links/monitor.h"
@@ -49,9 +45,11 @@ Result<fleet::Peer> PeerOf(const grpc::CallbackServerContext* ctx) {
 class Service;
 
 // A stream's lock. Recursive: gRPC may run a reaction inline from a Start*
-// call made with it held. common/util/mutex.h has no recursive type, so
-// this one carries the capability itself; the re-entry happens inside gRPC,
-// where the analysis does not look.
+// call made with it held (the re-entry happens inside gRPC, where the
+// analysis does not look). Not common/util/mutex.h's RecursiveMutex: the
+// store's and the fleet's completions reach the reactor through `Shared`
+// and must tell the analysis that the lock they took is the reactor's
+// (AssertHeld), which that type does not offer.
 class CAPABILITY("mutex") StreamMutex {
  public:
   void Lock() ACQUIRE() { mu_.lock(); }
