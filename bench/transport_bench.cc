@@ -231,7 +231,7 @@ Status StartController(Controller* c) {
   RAMPART_ASSIGN_OR_RETURN(c->store, cs::Store::Open(so));
   fleet::Options fo;
   fo.pki_dir = c->dir + "/pki";
-  RAMPART_ASSIGN_OR_RETURN(c->fleet, fleet::Fleet::Open(fo, *c->store));
+  RAMPART_ASSIGN_OR_RETURN(c->fleet, fleet::Fleet::Open(fo, c->store->registry()));
   links::Options lo;
   lo.reflector_listen = "127.0.0.1:0";
   lo.secret_path = c->dir + "/links.key";
@@ -240,10 +240,11 @@ Status StartController(Controller* c) {
   // silent after the default 5 s, and the stored events would fill with
   // its up/down changes.
   lo.dead_after = std::chrono::seconds(120);
-  RAMPART_ASSIGN_OR_RETURN(c->links, links::Monitor::Start(lo, *c->store));
+  RAMPART_ASSIGN_OR_RETURN(c->links, links::Monitor::Start(lo, c->store->registry(), *c->store));
   ingest::Options io;
   io.listen = "127.0.0.1:0";
-  RAMPART_ASSIGN_OR_RETURN(c->server, ingest::Server::Start(io, *c->store, *c->fleet, c->links.get()));
+  RAMPART_ASSIGN_OR_RETURN(c->server,
+                           ingest::Server::Start(io, c->store->registry(), *c->store, *c->fleet, c->links.get()));
   c->address = "127.0.0.1:" + std::to_string(c->server->port());
   return Status::Ok();
 }
@@ -413,11 +414,11 @@ int Throughput(Controller& c, int agents, uint64_t per_agent, int wave, int64_t 
 int StoreOnly(Controller& c, int agents, uint64_t per_agent, int64_t spacing_nanos) {
   const std::string flow = Template(false), alert = Template(true);
   for (int i = 0; i < agents; ++i) {
-    cs::Agent a;
+    registry::Agent a;
     a.id = "store-only-" + std::to_string(i);
     a.site = "site-" + std::to_string(i % 150);
-    if (!c.store->GetSite(a.site).has_value()) (void)c.store->CreateSite({.id = a.site});
-    if (!c.store->PutAgentIdentity(a).ok()) return 1;
+    if (!c.store->registry().GetSite(a.site).has_value()) (void)c.store->registry().CreateSite({.id = a.site});
+    if (!c.store->registry().PutAgentIdentity(a).ok()) return 1;
   }
   cs::EventWriter& w = cs::WriterOf(*c.store);
   std::atomic<uint64_t> done{0};
@@ -452,8 +453,8 @@ int StoreOnly(Controller& c, int agents, uint64_t per_agent, int64_t spacing_nan
 // calls each. The list of all events merges every site's index range.
 int Queries(Controller& c) {
   std::string site = "site-7";  // site-0 when fewer than 8 agents ran.
-  auto agents = c.store->ListAgents(site);
-  if (agents.has_value() && agents->empty()) agents = c.store->ListAgents(site = "site-0");
+  auto agents = c.store->registry().ListAgents(site);
+  if (agents.has_value() && agents->empty()) agents = c.store->registry().ListAgents(site = "site-0");
   if (!agents.has_value() || agents->empty()) return 1;
   struct Named {
     const char* name;
@@ -611,7 +612,7 @@ int Idle(Controller& c, int seconds) {
   ReadProc(pid, &rss1, &cpu1);
   const double secs = Seconds(MonotonicNanos() - t0);
   const double cpu = 100.0 * static_cast<double>(cpu1 - cpu0) / static_cast<double>(sysconf(_SC_CLK_TCK)) / secs;
-  auto agent_state = c.store->GetAgent(id->agent_id);
+  auto agent_state = c.store->registry().GetAgent(id->agent_id);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

@@ -5,8 +5,8 @@
 //     address, and a page deep in the keyset pagination.
 //  2. Alert to IOC webhook: from the moment an alert is handed to the
 //     store's ingest writer until the local HTTPS receiver has verified the
-//     webhook (p50/p99), through the store subscription, routing, the
-//     durable outbox and libcurl.
+//     webhook (p50/p99), through the store subscription, dispatch, routing,
+//     the durable outbox and libcurl.
 //
 //   web_bench [--alerts N] [--requests R] [--webhooks W] [--interval-ms MS] [--dir DIR]
 // With --dir, the store is kept and reused by the next run (no re-seeding).
@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -31,6 +32,8 @@
 #include "common/tls/pki.h"
 #include "common/util/clock.h"
 #include "controller/auth/access.h"
+#include "controller/dispatch/dispatcher.h"
+#include "controller/dispatch/notifications.h"
 #include "controller/notify/notify.h"
 #include "controller/store/store.h"
 #include "controller/web/service.h"
@@ -80,27 +83,26 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  size_t n_alerts = 1'000'000, n_requests = 200, n_webhooks = 200, interval_ms = 100;
+struct Args {
+  size_t alerts = 1'000'000, requests = 200, webhooks = 200, interval_ms = 100;
   std::string dir;
+};
+
+Args ParseArgs(int argc, char** argv) {
+  Args args;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--alerts") n_alerts = std::stoul(argv[i + 1]);
-    else if (a == "--requests") n_requests = std::stoul(argv[i + 1]);
-    else if (a == "--webhooks") n_webhooks = std::stoul(argv[i + 1]);
-    else if (a == "--dir") dir = argv[i + 1];
-    else if (a == "--interval-ms") interval_ms = std::stoul(argv[i + 1]);
+    if (a == "--alerts") args.alerts = std::stoul(argv[i + 1]);
+    else if (a == "--requests") args.requests = std::stoul(argv[i + 1]);
+    else if (a == "--webhooks") args.webhooks = std::stoul(argv[i + 1]);
+    else if (a == "--dir") args.dir = argv[i + 1];
+    else if (a == "--interval-ms") args.interval_ms = std::stoul(argv[i + 1]);
   }
-  bool own_dir = dir.empty();
-  if (own_dir) {
-    char tmpl[] = "/tmp/rampart-web-bench-XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  const std::string source = RAMPART_SOURCE_DIR;
+  return args;
+}
 
-  // PKI and users.
+// A CA and the server's certificate, the webhook's HMAC key, and the admin user.
+rampart::Status MakePkiAndUsers(const std::string& dir) {
   auto ca = rampart::tls::CreateCertificateAuthority("bench CA", std::chrono::hours(24));
   auto key = rampart::tls::GeneratePrivateKeyPem();
   auto csr = rampart::tls::CreateCsrPem(*key, {.common_name = "localhost", .dns_names = {"localhost"}});
@@ -109,23 +111,17 @@ int main(int argc, char** argv) {
   (void)rampart::tls::WriteFileAtomically(dir + "/server.crt", *cert, 0644);
   (void)rampart::tls::WriteSecretFile(dir + "/server.key", *key);
   (void)rampart::tls::WriteSecretFile(dir + "/hmac.key", "bench-shared-secret-0123456789");
-  {
-    rampart::auth::Options ao;
-    ao.path = dir + "/data/auth";
-    auto ac = rampart::auth::AccessControl::Open(ao);
-    if (!ac) return Fail(ac.error().ToString());
-    (void)(*ac)->AddUser({.name = "admin", .role = rampart::auth::Role::kAdmin}, "bench admin password");
-  }
+  rampart::auth::Options ao;
+  ao.path = dir + "/data/auth";
+  auto ac = rampart::auth::AccessControl::Open(ao);
+  if (!ac) return ac.error();
+  (void)(*ac)->AddUser({.name = "admin", .role = rampart::auth::Role::kAdmin}, "bench admin password");
+  return rampart::Status::Ok();
+}
 
-  cs::Options so;
-  so.path = dir + "/data/store";
-  so.sync = false;
-  auto store = cs::Store::Open(so);
-  if (!store) return Fail(store.error().ToString());
-  cs::Store& st = **store;
-
-  // 1. N alerts over 30 days, 20 sites, 40 agents, 300 signatures.
-  const int64_t now = rampart::WallNanos();
+// N alerts over 30 days, 20 sites, 40 agents, 300 signatures (unless the
+// store already holds alerts). Prints the seeding rate.
+rampart::Status Seed(cs::Store& st, size_t n_alerts, int64_t now) {
   const int64_t span = 30LL * 86400 * 1'000'000'000;
   std::vector<std::string> sites;
   for (int s = 0; s < 20; ++s) {
@@ -156,50 +152,45 @@ int main(int argc, char** argv) {
         batch.push_back(a);
       }
       auto r = rampart::testing::SeedAlerts(st, batch);
-      if (!r) return Fail(r.error().ToString());
+      if (!r) return r.error();
     }
   }
   const double seed_s = std::chrono::duration<double>(Clock::now() - seed_start).count();
   std::printf("stored %zu alerts in %.1f s (%.0f alerts/s, ingest writer, sync off)\n", existing ? 0 : n_alerts, seed_s,
               existing ? 0.0 : static_cast<double>(n_alerts) / seed_s);
+  return rampart::Status::Ok();
+}
 
-  // Webhook receiver (the integration tests' HMAC-checking HTTPS sink) and the notifier.
-  const int hook_port = 20000 + getpid() % 20000;
-  const std::string hook_log = dir + "/webhook.jsonl";
-  std::filesystem::remove(hook_log);
+// The integration tests' HMAC-checking HTTPS sink, as a child process.
+pid_t StartWebhookSink(const std::string& dir, int port, const std::string& log) {
+  const std::string source = RAMPART_SOURCE_DIR;
   pid_t sink = fork();
   if (sink == 0) {
     execl("/usr/bin/python3", "python3", (source + "/tests/integration/notify/webhook_sink.py").c_str(),
-          std::to_string(hook_port).c_str(), (dir + "/server.crt").c_str(), (dir + "/server.key").c_str(),
-          (dir + "/hmac.key").c_str(), hook_log.c_str(), static_cast<char*>(nullptr));
+          std::to_string(port).c_str(), (dir + "/server.crt").c_str(), (dir + "/server.key").c_str(),
+          (dir + "/hmac.key").c_str(), log.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
+  return sink;
+}
+
+rampart::notify::Options WebhookNotifierOptions(const std::string& dir, int port) {
   rampart::notify::Options no;
   no.path = dir + "/data/notify";
   rampart::notify::TargetConfig hook;
   hook.name = "ioc";
   hook.kind = "webhook";
-  hook.webhook.url = "https://localhost:" + std::to_string(hook_port) + "/hook";
+  hook.webhook.url = "https://localhost:" + std::to_string(port) + "/hook";
   hook.webhook.secret_file = dir + "/hmac.key";
   hook.webhook.ca_file = dir + "/ca.crt";
   hook.initial_backoff = std::chrono::milliseconds(100);
   no.targets = {hook};
   no.routes = {{.name = "all", .targets = {"ioc"}}};
-  auto notifier = rampart::notify::Notifier::Start(no);
-  if (!notifier) return Fail(notifier.error().ToString());
+  return no;
+}
 
-  rampart::web::WebOptions wo;
-  wo.data_dir = dir + "/data";
-  wo.server.address = "127.0.0.1";
-  wo.server.port = 0;
-  wo.server.cert_file = dir + "/server.crt";
-  wo.server.key_file = dir + "/server.key";
-  auto svc = rampart::web::WebService::Start(wo, st, notifier->get());
-  if (!svc) return Fail(svc.error().ToString());
-
-  Http http;
-  http.base = "https://localhost:" + std::to_string((*svc)->port());
-  http.ca = dir + "/ca.crt";
+// 1. The alert-list API's latency for the UI's queries.
+int MeasureApi(Http& http, size_t n_alerts, size_t n_requests, int64_t now) {
   if (http.Get("/api/v1/login", R"({"user":"admin","password":"bench admin password"})") != 200) {
     return Fail("login failed: " + http.body);
   }
@@ -238,8 +229,12 @@ int main(int argc, char** argv) {
   }
   std::printf("  %-28s %9.2f %9.2f %9.2f\n", "all queries", Percentile(all, 0.5), Percentile(all, 0.95),
               Percentile(all, 1.0));
+  return 0;
+}
 
-  // 2. Alert handed to the ingest writer -> webhook verified by the receiver.
+// 2. Alert handed to the ingest writer -> webhook verified by the receiver.
+// Returns how many of them arrived.
+size_t MeasureWebhooks(cs::Store& st, const std::string& hook_log, size_t n_webhooks, size_t interval_ms) {
   std::vector<std::pair<std::string, double>> sent;  // id, wall seconds.
   for (size_t i = 0; i < n_webhooks; ++i) {
     rampart::testing::SeedAlert a;
@@ -248,7 +243,10 @@ int main(int argc, char** argv) {
     a.signature = "ET BENCH webhook latency";
     const double t = static_cast<double>(rampart::WallNanos()) / 1e9;
     auto ids = rampart::testing::SeedAlerts(st, {a});
-    if (!ids) return Fail(ids.error().ToString());
+    if (!ids) {
+      Fail(ids.error().ToString());
+      return 0;
+    }
     sent.emplace_back((*ids)[0].ToString(), t);
     std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
   }
@@ -267,16 +265,70 @@ int main(int argc, char** argv) {
     auto it = received.find(id);
     if (it != received.end()) lat.push_back((it->second - t) * 1000);
   }
-  std::printf("\nalert -> IOC webhook verified (store writer, subscription, routing, outbox, HTTPS+HMAC),"
+  std::printf("\nalert -> IOC webhook verified (store writer, subscription, dispatch, routing, outbox, HTTPS+HMAC),"
               " %zu alerts, one every %zu ms:\n", sent.size(), interval_ms);
   std::printf("  delivered %zu/%zu  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", lat.size(), sent.size(),
               Percentile(lat, 0.5), Percentile(lat, 0.99), Percentile(lat, 1.0));
+  return lat.size() == sent.size() ? sent.size() : 0;
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = ParseArgs(argc, argv);
+  const bool own_dir = args.dir.empty();
+  if (own_dir) {
+    char tmpl[] = "/tmp/rampart-web-bench-XXXXXX";
+    args.dir = mkdtemp(tmpl);
+  }
+  const std::string& dir = args.dir;
+  if (auto s = MakePkiAndUsers(dir); !s.ok()) return Fail(s.ToString());
+
+  cs::Options so;
+  so.path = dir + "/data/store";
+  so.sync = false;
+  auto store = cs::Store::Open(so);
+  if (!store) return Fail(store.error().ToString());
+  cs::Store& st = **store;
+  const int64_t now = rampart::WallNanos();
+  if (auto s = Seed(st, args.alerts, now); !s.ok()) return Fail(s.ToString());
+
+  // The webhook receiver and the notifier, wired as the controller does:
+  // dispatch hands new alerts to the notifier and to the web's feed.
+  const int hook_port = 20000 + getpid() % 20000;
+  const std::string hook_log = dir + "/webhook.jsonl";
+  std::filesystem::remove(hook_log);
+  const pid_t sink = StartWebhookSink(dir, hook_port, hook_log);
+  auto notifier = rampart::notify::Notifier::Start(WebhookNotifierOptions(dir, hook_port));
+  if (!notifier) return Fail(notifier.error().ToString());
+  rampart::dispatch::NotifierConsumer to_notifier(**notifier);
+  auto dispatcher = rampart::dispatch::Dispatcher::Start({}, st);
+  if (!dispatcher) return Fail(dispatcher.error().ToString());
+
+  rampart::web::WebOptions wo;
+  wo.data_dir = dir + "/data";
+  wo.server.address = "127.0.0.1";
+  wo.server.port = 0;
+  wo.server.cert_file = dir + "/server.crt";
+  wo.server.key_file = dir + "/server.key";
+  auto svc = rampart::web::WebService::Start(wo, st, notifier->get(), dispatcher->get());
+  if (!svc) return Fail(svc.error().ToString());
+  (*dispatcher)->AddConsumer(&to_notifier);
+
+  Http http;
+  http.base = "https://localhost:" + std::to_string((*svc)->port());
+  http.ca = dir + "/ca.crt";
+  if (int rc = MeasureApi(http, args.alerts, args.requests, now); rc != 0) return rc;
+  const size_t delivered = MeasureWebhooks(st, hook_log, args.webhooks, args.interval_ms);
+
+  (*dispatcher)->Stop();
   (*svc)->Stop();
   (*notifier)->Stop();
   kill(sink, SIGTERM);
   waitpid(sink, nullptr, 0);
+  svc->reset();
+  dispatcher->reset();
   store->reset();
   if (own_dir) std::filesystem::remove_all(dir);
-  return lat.size() == sent.size() ? 0 : 1;
+  return delivered == args.webhooks ? 0 : 1;
 }

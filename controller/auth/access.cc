@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/log/log.h"
 #include "common/rocks/rocks.h"
 #include "common/util/clock.h"
 #include "common/util/ids.h"
+#include "common/util/mutex.h"
 #include "common/util/text.h"
 
 namespace rampart::auth {
@@ -88,14 +88,14 @@ class AccessControlImpl final : public AccessControl {
     audit_ = db_->Family(kAuditCf);
   }
 
-  Status AddUser(const User& user, std::string_view password) override {
+  Status AddUser(const User& user, std::string_view password) override EXCLUDES(mu_) {
     if (!ValidUserName(user.name)) {
       return InvalidArgumentError("user name must be 1-64 characters of a-z 0-9 . _ -, got '" + user.name + "'");
     }
     RAMPART_RETURN_IF_ERROR(CheckPassword(password));
     RAMPART_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.argon2_time_cost,
                                                             options_.argon2_memory_kib, options_.argon2_parallelism));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (db_->Get(users_, user.name).has_value()) return AlreadyExistsError("user '" + user.name + "' already exists");
     User u = user;
     u.created_nanos = options_.clock->NowNanos();
@@ -104,11 +104,11 @@ class AccessControlImpl final : public AccessControl {
     return db_->Put(users_, u.name, UserToJson(u, hash).dump(), rocks::Durability::kSync);
   }
 
-  Status SetPassword(std::string_view name, std::string_view password) override {
+  Status SetPassword(std::string_view name, std::string_view password) override EXCLUDES(mu_) {
     RAMPART_RETURN_IF_ERROR(CheckPassword(password));
     RAMPART_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.argon2_time_cost,
                                                             options_.argon2_memory_kib, options_.argon2_parallelism));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     RAMPART_ASSIGN_OR_RETURN(StoredUser s, Load(name));
     s.hash = hash;
     s.user.failed_logins = 0;
@@ -117,16 +117,16 @@ class AccessControlImpl final : public AccessControl {
     return EndSessionsOf(name);
   }
 
-  Status SetDisabled(std::string_view name, bool disabled) override {
-    std::lock_guard lock(mu_);
+  Status SetDisabled(std::string_view name, bool disabled) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     RAMPART_ASSIGN_OR_RETURN(StoredUser s, Load(name));
     s.user.disabled = disabled;
     RAMPART_RETURN_IF_ERROR(Save(s));
     return disabled ? EndSessionsOf(name) : Status::Ok();
   }
 
-  Status SetRole(std::string_view name, Role role, const std::vector<std::string>& sites) override {
-    std::lock_guard lock(mu_);
+  Status SetRole(std::string_view name, Role role, const std::vector<std::string>& sites) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     RAMPART_ASSIGN_OR_RETURN(StoredUser s, Load(name));
     s.user.role = role;
     s.user.sites = sites;
@@ -135,8 +135,8 @@ class AccessControlImpl final : public AccessControl {
     return EndSessionsOf(name);
   }
 
-  Result<User> GetUser(std::string_view name) const override {
-    std::lock_guard lock(mu_);
+  Result<User> GetUser(std::string_view name) const override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     RAMPART_ASSIGN_OR_RETURN(StoredUser s, Load(name));
     return s.user;
   }
@@ -155,14 +155,15 @@ class AccessControlImpl final : public AccessControl {
     return std::any_of(users.begin(), users.end(), [](const User& u) { return u.role == Role::kAdmin && !u.disabled; });
   }
 
-  Result<Session> Login(std::string_view name, std::string_view password, std::string_view remote) override {
+  Result<Session> Login(std::string_view name, std::string_view password, std::string_view remote) override
+      EXCLUDES(mu_, rate_mu_) {
     const int64_t now = options_.clock->NowNanos();
     if (!TakeLoginToken(remote, now)) {
       return ResourceExhaustedError("too many login attempts from this address; wait a minute");
     }
     StoredUser s;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto loaded = Load(name);
       if (!loaded) {
         (void)VerifyPassword(DummyHash(options_), password);
@@ -176,7 +177,7 @@ class AccessControlImpl final : public AccessControl {
                                    FormatRfc3339(s.user.locked_until_nanos));
     }
     const bool good = VerifyPassword(s.hash, password);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     // Re-read: another login may have changed the counters meanwhile.
     RAMPART_ASSIGN_OR_RETURN(s, Load(name));
     if (!good) {
@@ -207,7 +208,7 @@ class AccessControlImpl final : public AccessControl {
     return session;
   }
 
-  Result<Principal> Authenticate(std::string_view session_id) override {
+  Result<Principal> Authenticate(std::string_view session_id) override EXCLUDES(mu_) {
     if (session_id.empty() || session_id.size() > 128) return UnauthenticatedError("no session");
     const std::string key = Sha256Hex(session_id);
     auto value = db_->Get(sessions_, key);
@@ -221,7 +222,7 @@ class AccessControlImpl final : public AccessControl {
       (void)db_->Delete(sessions_, key);
       return UnauthenticatedError("session expired; log in again");
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto s = Load(j.value("user", ""));
     if (!s || s->user.disabled) {
       (void)db_->Delete(sessions_, key);
@@ -239,10 +240,10 @@ class AccessControlImpl final : public AccessControl {
 
   Status Logout(std::string_view session_id) override { return db_->Delete(sessions_, Sha256Hex(session_id)); }
 
-  Status Audit(AuditEntry entry) override {
+  Status Audit(AuditEntry entry) override EXCLUDES(audit_mu_) {
     std::string key;
     {
-      std::lock_guard lock(audit_mu_);
+      MutexLock lock(&audit_mu_);
       int64_t now = options_.clock->NowNanos();
       if (now <= last_audit_nanos_) now = last_audit_nanos_ + 1;  // Unique, ordered keys.
       last_audit_nanos_ = now;
@@ -281,7 +282,7 @@ class AccessControlImpl final : public AccessControl {
     return Status::Ok();
   }
 
-  Result<StoredUser> Load(std::string_view name) const {
+  Result<StoredUser> Load(std::string_view name) const REQUIRES(mu_) {
     if (!ValidUserName(name)) return NotFoundError("no user '" + std::string(name) + "'");
     auto v = db_->Get(users_, name);
     if (!v) {
@@ -291,11 +292,11 @@ class AccessControlImpl final : public AccessControl {
     return UserFromJson(*v);
   }
 
-  Status Save(const StoredUser& s) {
+  Status Save(const StoredUser& s) REQUIRES(mu_) {
     return db_->Put(users_, s.user.name, UserToJson(s.user, s.hash).dump(), rocks::Durability::kSync);
   }
 
-  Status EndSessionsOf(std::string_view name) {
+  Status EndSessionsOf(std::string_view name) REQUIRES(mu_) {
     std::vector<std::string> doomed;
     RAMPART_RETURN_IF_ERROR(db_->Scan(sessions_, "", "", [&](std::string_view k, std::string_view v) {
       json j = json::parse(v, nullptr, false);
@@ -307,8 +308,8 @@ class AccessControlImpl final : public AccessControl {
   }
 
   // Token bucket per address: capacity = rate, refilled continuously.
-  bool TakeLoginToken(std::string_view remote, int64_t now) {
-    std::lock_guard lock(rate_mu_);
+  bool TakeLoginToken(std::string_view remote, int64_t now) EXCLUDES(rate_mu_) {
+    MutexLock lock(&rate_mu_);
     const double rate = options_.logins_per_minute_per_address;
     if (buckets_.size() > 100000) buckets_.clear();  // Bounded memory under a spray of addresses.
     auto [it, inserted] = buckets_.try_emplace(std::string(remote), Bucket{rate, now});
@@ -332,11 +333,13 @@ class AccessControlImpl final : public AccessControl {
   rocksdb::ColumnFamilyHandle* users_ = nullptr;
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
   rocksdb::ColumnFamilyHandle* audit_ = nullptr;
-  mutable std::mutex mu_;  // Serialises read-modify-write of user records.
-  std::mutex audit_mu_;
-  int64_t last_audit_nanos_ = 0;
-  std::mutex rate_mu_;
-  std::map<std::string, Bucket, std::less<>> buckets_;
+  // Serialises read-modify-write of user records (in users_, not members):
+  // Load and Save are called with it held.
+  mutable Mutex mu_;
+  Mutex audit_mu_;
+  int64_t last_audit_nanos_ GUARDED_BY(audit_mu_) = 0;
+  Mutex rate_mu_;
+  std::map<std::string, Bucket, std::less<>> buckets_ GUARDED_BY(rate_mu_);
 };
 
 }  // namespace

@@ -18,18 +18,19 @@ namespace {
 
 using nlohmann::json;
 namespace cs = controller_store;
+namespace reg = registry;
 namespace v1 = rampart::v1;
 
-json LinkMetricsJson(const cs::LinkMetrics& m) {
+json LinkMetricsJson(const reg::LinkMetrics& m) {
   return {{"rtt_ms", m.rtt_ms}, {"jitter_ms", m.jitter_ms}, {"loss_ratio", m.loss_ratio}};
 }
 
-json SiteJson(const cs::Site& s) {
+json SiteJson(const reg::Site& s) {
   return {{"id", s.id},
           {"description", s.description},
           {"created", FormatRfc3339(s.created_unix_nanos)},
           {"link",
-           {{"state", cs::LinkStateName(s.link.state)},
+           {{"state", reg::LinkStateName(s.link.state)},
             {"since", s.link.since_unix_nanos ? FormatRfc3339(s.link.since_unix_nanos) : ""},
             {"since_unix_nanos", s.link.since_unix_nanos},
             {"reason", s.link.reason},
@@ -39,13 +40,13 @@ json SiteJson(const cs::Site& s) {
           {"agents_up", s.agents_up}};
 }
 
-json AgentJson(const cs::Agent& a) {
-  const cs::AgentHealth& h = a.health;
+json AgentJson(const reg::Agent& a, const cs::AgentIngest& ingest) {
+  const reg::AgentHealth& h = a.health;
   return {{"id", a.id},
           {"name", a.name},
           {"site", a.site},
           {"version", a.version},
-          {"state", cs::AgentStateName(a.state)},
+          {"state", reg::AgentStateName(a.state)},
           {"state_since_unix_nanos", a.state_since_unix_nanos},
           {"connected", a.connected},
           {"revoked", a.revoked},
@@ -55,9 +56,9 @@ json AgentJson(const cs::Agent& a) {
           {"last_seen_unix_nanos", a.last_seen_unix_nanos},
           {"certificate_serial", a.certificate_serial},
           {"certificate_not_after_unix_seconds", a.certificate_not_after_unix_seconds},
-          {"stored_through", a.stored_through},
-          {"events_stored", a.events_stored},
-          {"events_lost", a.events_lost},
+          {"stored_through", ingest.stored_through},
+          {"events_stored", ingest.events_stored},
+          {"events_lost", ingest.events_lost},
           {"health",
            {{"reported_unix_nanos", h.reported_unix_nanos},
             {"cpu_percent", h.cpu_percent},
@@ -106,15 +107,16 @@ grpc::Status NotOk(const Status& s) { return rpc::ToGrpc(s); }
 
 class AdminService final : public v1::AdminService::CallbackService {
  public:
-  AdminService(Fleet* fleet, cs::Store& store) : fleet_(fleet), store_(store) {}
+  AdminService(Fleet* fleet, reg::Registry& registry, cs::Store& store)
+      : fleet_(fleet), registry_(registry), store_(store) {}
 
   grpc::ServerUnaryReactor* CreateSite(grpc::CallbackServerContext* ctx, const v1::CreateSiteRequest* req,
                                        v1::AdminEmpty*) override {
     auto* r = ctx->DefaultReactor();
-    cs::Site site;
+    reg::Site site;
     site.id = req->site();
     site.description = req->description();
-    r->Finish(rpc::ToGrpc(store_.CreateSite(site)));
+    r->Finish(rpc::ToGrpc(registry_.CreateSite(site)));
     return r;
   }
 
@@ -222,24 +224,24 @@ class AdminService final : public v1::AdminService::CallbackService {
   Result<json> Render(const v1::ListRequest& req) {
     switch (req.what()) {
       case v1::ListRequest::WHAT_SITES: {
-        RAMPART_ASSIGN_OR_RETURN(auto sites, store_.ListSites());
+        RAMPART_ASSIGN_OR_RETURN(auto sites, registry_.ListSites());
         json out = json::array();
-        for (const cs::Site& s : sites) out.push_back(SiteJson(s));
+        for (const reg::Site& s : sites) out.push_back(SiteJson(s));
         return out;
       }
       case v1::ListRequest::WHAT_AGENTS: {
-        RAMPART_ASSIGN_OR_RETURN(auto agents, store_.ListAgents(req.site()));
+        RAMPART_ASSIGN_OR_RETURN(auto agents, registry_.ListAgents(req.site()));
         json out = json::array();
-        for (const cs::Agent& a : agents) {
+        for (const reg::Agent& a : agents) {
           if (!req.agent_id().empty() && a.id != req.agent_id()) continue;
-          out.push_back(AgentJson(a));
+          out.push_back(AgentJson(a, store_.IngestOf(a.id)));
         }
         return out;
       }
       case v1::ListRequest::WHAT_TOKENS: {
-        RAMPART_ASSIGN_OR_RETURN(auto tokens, store_.ListTokens());
+        RAMPART_ASSIGN_OR_RETURN(auto tokens, registry_.ListTokens());
         json out = json::array();
-        for (const cs::Token& t : tokens) {
+        for (const reg::Token& t : tokens) {
           out.push_back({{"sha256_prefix", t.sha256.substr(0, 12)},
                          {"site", t.site},
                          {"created", FormatRfc3339(t.created_unix_nanos)},
@@ -252,11 +254,11 @@ class AdminService final : public v1::AdminService::CallbackService {
       }
       case v1::ListRequest::WHAT_LINK_HISTORY: {
         if (req.site().empty()) return InvalidArgumentError("link history needs a site");
-        RAMPART_ASSIGN_OR_RETURN(auto samples, store_.LinkHistory(req.site(), req.from_unix_nanos(),
+        RAMPART_ASSIGN_OR_RETURN(auto samples, registry_.LinkHistory(req.site(), req.from_unix_nanos(),
                                                                   req.to_unix_nanos(),
                                                                   req.limit() ? req.limit() : 500));
         json out = json::array();
-        for (const cs::LinkSample& s : samples) {
+        for (const reg::LinkSample& s : samples) {
           out.push_back({{"start", FormatRfc3339(s.start_unix_nanos)},
                          {"start_unix_nanos", s.start_unix_nanos},
                          {"duration_seconds", static_cast<double>(s.duration_nanos) / 1e9},
@@ -265,7 +267,7 @@ class AdminService final : public v1::AdminService::CallbackService {
                          {"jitter_ms", s.jitter_ms},
                          {"loss_ratio", s.loss_ratio},
                          {"availability", s.availability},
-                         {"worst", cs::LinkStateName(s.worst)}});
+                         {"worst", reg::LinkStateName(s.worst)}});
         }
         return out;
       }
@@ -291,13 +293,14 @@ class AdminService final : public v1::AdminService::CallbackService {
   }
 
   Fleet* fleet_;
+  reg::Registry& registry_;
   cs::Store& store_;
 };
 
 class AdminServerImpl final : public AdminServer {
  public:
-  AdminServerImpl(std::string path, Fleet* fleet, cs::Store& store)
-      : path_(std::move(path)), service_(fleet, store) {}
+  AdminServerImpl(std::string path, Fleet* fleet, reg::Registry& registry, cs::Store& store)
+      : path_(std::move(path)), service_(fleet, registry, store) {}
   ~AdminServerImpl() override { Shutdown(std::chrono::seconds(2)); }
 
   Status Start() {
@@ -419,8 +422,8 @@ class AdminClientImpl final : public AdminClient {
 }  // namespace
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& socket_path, Fleet* fleet,
-                                                        cs::Store& store) {
-  auto s = std::make_unique<AdminServerImpl>(socket_path, fleet, store);
+                                                        reg::Registry& registry, cs::Store& store) {
+  auto s = std::make_unique<AdminServerImpl>(socket_path, fleet, registry, store);
   RAMPART_RETURN_IF_ERROR(s->Start());
   return std::unique_ptr<AdminServer>(std::move(s));
 }

@@ -18,6 +18,7 @@
 
 #include "common/status/status.h"
 #include "controller/fleet/fleet.h"
+#include "controller/registry/registry.h"
 #include "controller/store/store.h"
 
 namespace rampart::fleet {
@@ -27,8 +28,10 @@ class AdminServer {
   // Removes a stale socket file first. kUnavailable when it cannot listen.
   // `fleet` may be null (no agent port configured): token and revocation
   // calls then fail with kFailedPrecondition.
+  // Sites, agents, tokens and link history come from `registry`; alerts,
+  // exports and agents' stored counts from `store`. Both must outlive it.
   static Result<std::unique_ptr<AdminServer>> Start(const std::string& socket_path, Fleet* fleet,
-                                                    controller_store::Store& store);
+                                                    registry::Registry& registry, controller_store::Store& store);
   virtual ~AdminServer() = default;
   // Stops accepting calls, cancels those still running after `deadline`,
   // waits for them, and removes the socket file.

@@ -1,13 +1,13 @@
 #include "controller/fleet/fleet.h"
 
 #include <map>
-#include <mutex>
 
 #include "common/log/log.h"
 #include "common/tls/digest.h"
 #include "common/tls/files.h"
 #include "common/tls/pki.h"
 #include "common/util/ids.h"
+#include "common/util/mutex.h"
 #include "common/util/text.h"
 
 namespace rampart::fleet {
@@ -17,7 +17,7 @@ constexpr int64_t kSecond = 1'000'000'000;
 
 class FleetImpl final : public Fleet {
  public:
-  FleetImpl(const Options& options, controller_store::Store& store) : options_(options), store_(store) {}
+  FleetImpl(const Options& options, registry::Registry& registry) : options_(options), registry_(registry) {}
 
   Status Load() {
     const std::string dir = options_.pki_dir;
@@ -43,11 +43,11 @@ class FleetImpl final : public Fleet {
   Result<CreatedToken> CreateToken(const TokenRequest& r) override {
     const std::chrono::seconds ttl = r.ttl.count() == 0 ? options_.token_ttl : r.ttl;
     if (ttl.count() < 1 || ttl.count() > 366 * 86400) return InvalidArgumentError("token ttl must be 1s..366d");
-    if (!store_.GetSite(r.site).has_value()) {
+    if (!registry_.GetSite(r.site).has_value()) {
       if (!r.create_site) return NotFoundError("no site '" + r.site + "' (create it first, or pass --create-site)");
-      controller_store::Site site;
+      registry::Site site;
       site.id = r.site;
-      Status s = store_.CreateSite(site);
+      Status s = registry_.CreateSite(site);
       if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
     }
     CreatedToken out;
@@ -55,13 +55,13 @@ class FleetImpl final : public Fleet {
     out.site = r.site;
     const int64_t now = options_.clock->NowNanos();
     out.expires_unix_nanos = now + ttl.count() * kSecond;
-    controller_store::Token t;
+    registry::Token t;
     t.sha256 = tls::Sha256Hex(out.token);
     t.site = r.site;
     t.created_unix_nanos = now;
     t.expires_unix_nanos = out.expires_unix_nanos;
     t.created_by = r.created_by;
-    RAMPART_RETURN_IF_ERROR(store_.PutToken(t));
+    RAMPART_RETURN_IF_ERROR(registry_.PutToken(t));
     log::Info("fleet", "enrolment token created",
               {{"site", r.site}, {"expires", FormatRfc3339(out.expires_unix_nanos)}, {"by", r.created_by}});
     return out;
@@ -79,12 +79,12 @@ class FleetImpl final : public Fleet {
     auto cert = tls::SignCsr(ca_, csr_pem, so);
     if (!cert.has_value()) return InvalidArgumentError("bad certificate request: " + cert.error().message());
     RAMPART_ASSIGN_OR_RETURN(tls::CertificateInfo info, tls::InspectCertificate(*cert));
-    auto used = store_.ConsumeToken(tls::Sha256Hex(token), agent_id);
+    auto used = registry_.ConsumeToken(tls::Sha256Hex(token), agent_id);
     if (!used.has_value()) {
       log::Warn("fleet", "enrolment refused", {{"hostname", hostname}, {"error", used.error()}});
       return used.error();
     }
-    controller_store::Agent a;
+    registry::Agent a;
     a.id = agent_id;
     a.name = hostname.substr(0, 253);
     a.site = used->site;
@@ -92,14 +92,14 @@ class FleetImpl final : public Fleet {
     a.enrolled_unix_nanos = options_.clock->NowNanos();
     a.certificate_serial = info.serial_hex;
     a.certificate_not_after_unix_seconds = info.not_after_unix_seconds;
-    RAMPART_RETURN_IF_ERROR(store_.PutAgentIdentity(a));
+    RAMPART_RETURN_IF_ERROR(registry_.PutAgentIdentity(a));
     log::Info("fleet", "agent enrolled", {{"agent", agent_id}, {"site", a.site}, {"hostname", a.name}});
     return Enrolled{agent_id, a.site, *cert, info.not_after_unix_seconds};
   }
 
   Result<Enrolled> Renew(const Peer& peer, const std::string& csr_pem) override {
     RAMPART_RETURN_IF_ERROR(Authorize(peer));
-    RAMPART_ASSIGN_OR_RETURN(controller_store::Agent a, store_.GetAgent(peer.agent_id));
+    RAMPART_ASSIGN_OR_RETURN(registry::Agent a, registry_.GetAgent(peer.agent_id));
     tls::SignOptions so;
     so.usage = tls::Usage::kClient;
     so.validity = options_.agent_certificate_validity;
@@ -110,14 +110,14 @@ class FleetImpl final : public Fleet {
     RAMPART_ASSIGN_OR_RETURN(tls::CertificateInfo info, tls::InspectCertificate(*cert));
     a.certificate_serial = info.serial_hex;
     a.certificate_not_after_unix_seconds = info.not_after_unix_seconds;
-    RAMPART_RETURN_IF_ERROR(store_.PutAgentIdentity(a));
+    RAMPART_RETURN_IF_ERROR(registry_.PutAgentIdentity(a));
     log::Info("fleet", "agent certificate renewed",
               {{"agent", peer.agent_id}, {"not_after", FormatRfc3339(info.not_after_unix_seconds * kSecond)}});
     return Enrolled{peer.agent_id, a.site, *cert, info.not_after_unix_seconds};
   }
 
   Status Authorize(const Peer& peer) const override {
-    auto a = store_.GetAgent(peer.agent_id);
+    auto a = registry_.GetAgent(peer.agent_id);
     if (!a.has_value()) {
       if (a.error().code() == StatusCode::kNotFound) {
         return UnauthenticatedError("agent '" + peer.agent_id + "' is not enrolled here");
@@ -128,16 +128,16 @@ class FleetImpl final : public Fleet {
     return Status::Ok();
   }
 
-  Status Revoke(const std::string& agent_id, const std::string& reason) override {
-    RAMPART_ASSIGN_OR_RETURN(controller_store::Agent a, store_.GetAgent(agent_id));
+  Status Revoke(const std::string& agent_id, const std::string& reason) override EXCLUDES(mu_) {
+    RAMPART_ASSIGN_OR_RETURN(registry::Agent a, registry_.GetAgent(agent_id));
     if (!a.revoked) {
       a.revoked = true;
       a.revoked_unix_nanos = options_.clock->NowNanos();
-      RAMPART_RETURN_IF_ERROR(store_.PutAgentIdentity(a));
+      RAMPART_RETURN_IF_ERROR(registry_.PutAgentIdentity(a));
     }
     std::vector<std::function<void(const Status&)>> closers;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (auto it = streams_.begin(); it != streams_.end();) {
         if (it->second.agent_id == agent_id) {
           closers.push_back(std::move(it->second.close));
@@ -154,15 +154,16 @@ class FleetImpl final : public Fleet {
     return Status::Ok();
   }
 
-  uint64_t RegisterStream(const std::string& agent_id, std::function<void(const Status&)> close) override {
-    std::lock_guard lock(mu_);
+  uint64_t RegisterStream(const std::string& agent_id, std::function<void(const Status&)> close) override
+      EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     const uint64_t h = next_handle_++;
     streams_[h] = {agent_id, std::move(close)};
     return h;
   }
 
-  void UnregisterStream(uint64_t handle) override {
-    std::lock_guard lock(mu_);
+  void UnregisterStream(uint64_t handle) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     streams_.erase(handle);
   }
 
@@ -173,14 +174,14 @@ class FleetImpl final : public Fleet {
   };
 
   Options options_;
-  controller_store::Store& store_;
+  registry::Registry& registry_;
   tls::CertificateAuthority ca_;
   std::string ca_sha256_;
   std::string server_cert_;
   std::string server_key_;
-  std::mutex mu_;
-  std::map<uint64_t, Stream> streams_;
-  uint64_t next_handle_ = 1;
+  Mutex mu_;  // Live streams (Revoke closes them).
+  std::map<uint64_t, Stream> streams_ GUARDED_BY(mu_);
+  uint64_t next_handle_ GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace
@@ -195,13 +196,13 @@ std::string NewAgentId() {
   return "a-" + HexEncode(std::span<const uint8_t>(b, sizeof(b)));
 }
 
-Result<std::unique_ptr<Fleet>> Fleet::Open(const Options& options, controller_store::Store& store) {
+Result<std::unique_ptr<Fleet>> Fleet::Open(const Options& options, registry::Registry& registry) {
   // Certificates start five minutes in the past (tls::SignOptions) to allow
   // for clock skew, and validity counts from there.
   if (options.agent_certificate_validity <= std::chrono::minutes(6)) {
     return InvalidArgumentError("agent certificate validity must be more than 6 minutes");
   }
-  auto f = std::make_unique<FleetImpl>(options, store);
+  auto f = std::make_unique<FleetImpl>(options, registry);
   RAMPART_RETURN_IF_ERROR(f->Load().WithContext("controller PKI in " + options.pki_dir +
                                                 " (create it with `rampartctl pki init --dir " + options.pki_dir +
                                                 "`)"));

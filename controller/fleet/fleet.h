@@ -5,7 +5,7 @@
 // is the agent id the controller assigns: the only identity ingest believes.
 // Revocation refuses the agent at its next call and ends its live stream.
 //
-//   auto fleet = Fleet::Open({.pki_dir = dir + "/pki"}, store);
+//   auto fleet = Fleet::Open({.pki_dir = dir + "/pki"}, registry);
 //   auto token = (*fleet)->CreateToken({.site = "so-tai-chinh", .create_site = true});
 //   ...agent: rampart-agent enroll --token ...
 //   (*fleet)->Revoke("a-1f2e...", "laptop stolen");
@@ -21,7 +21,7 @@
 
 #include "common/status/status.h"
 #include "common/util/clock.h"
-#include "controller/store/store.h"
+#include "controller/registry/registry.h"
 
 namespace rampart::fleet {
 
@@ -66,7 +66,7 @@ class Fleet {
  public:
   // kNotFound / kPermissionDenied for the PKI files (run `rampartctl pki
   // init`); kPermissionDenied when ca.key or server.key is readable by others.
-  static Result<std::unique_ptr<Fleet>> Open(const Options& options, controller_store::Store& store);
+  static Result<std::unique_ptr<Fleet>> Open(const Options& options, registry::Registry& registry);
   virtual ~Fleet() = default;
 
   virtual const std::string& ca_pem() const = 0;

@@ -3,7 +3,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <mutex>
 
@@ -11,6 +10,7 @@
 #include "common/rpc/status.h"
 #include "common/tls/pki.h"
 #include "common/util/clock.h"
+#include "common/util/mutex.h"
 #include "controller/fleet/fleet.h"
 #include "controller/ingest/credentials.h"
 #include "controller/links/monitor.h"
@@ -21,6 +21,7 @@ namespace rampart::ingest {
 namespace {
 
 namespace cs = controller_store;
+namespace reg = registry;
 namespace v1 = rampart::v1;
 
 struct AtomicCounters {
@@ -43,58 +44,87 @@ Result<fleet::Peer> PeerOf(const grpc::CallbackServerContext* ctx) {
 
 class Service;
 
+// A stream's lock. Recursive: gRPC may run a reaction inline from a Start*
+// call made with it held (the re-entry happens inside gRPC, where the
+// analysis does not look). Not common/util/mutex.h's RecursiveMutex: the
+// store's and the fleet's completions reach the reactor through `Shared`
+// and must tell the analysis that the lock they took is the reactor's
+// (AssertHeld), which that type does not offer.
+class CAPABILITY("mutex") StreamMutex {
+ public:
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+  // For completions that reach the reactor through `Shared` (the same lock
+  // by another name, which the analysis cannot tell).
+  void AssertHeld() const ASSERT_CAPABILITY(this) {}
+
+ private:
+  std::recursive_mutex mu_;
+};
+
+class SCOPED_CAPABILITY StreamLock {
+ public:
+  explicit StreamLock(StreamMutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
+  ~StreamLock() RELEASE() { mu_->Unlock(); }
+  StreamLock(const StreamLock&) = delete;
+  StreamLock& operator=(const StreamLock&) = delete;
+
+ private:
+  StreamMutex* const mu_;
+};
+
 // One agent's stream. Every reaction and every completion from the store's
-// writer thread takes `shared->mu` (recursive: gRPC may run a reaction
-// inline from a Start* call), so reactor state has one owner at a time.
+// writer thread takes `shared->mu`, so reactor state has one owner at a time.
 class StreamReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
  public:
   struct Shared {
-    std::recursive_mutex mu;
-    StreamReactor* reactor = nullptr;  // Null once OnDone ran.
+    StreamMutex mu;
+    StreamReactor* reactor GUARDED_BY(mu) = nullptr;  // Null once OnDone ran.
   };
 
   StreamReactor(Service* service, grpc::CallbackServerContext* ctx);
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
+  void OnReadDone(bool ok) override EXCLUDES(mu_);
+  void OnWriteDone(bool ok) override EXCLUDES(mu_);
+  void OnCancel() override EXCLUDES(mu_);
+  void OnDone() override EXCLUDES(mu_);
 
  private:
-  void HandleMessage();
-  void HandleHello(const v1::Hello& hello);
-  void HandleBatch(v1::EventBatch* batch);
-  void HandleHeartbeat(const v1::Heartbeat& hb);
-  void OnIngested(uint64_t batch_id, Result<cs::IngestResult> result);
-  void Enqueue(v1::ControllerMessage msg);
-  void MaybeRead();
-  void FinishOnce(const grpc::Status& status);
+  void HandleMessage() REQUIRES(mu_);
+  void HandleHello(const v1::Hello& hello) REQUIRES(mu_);
+  void HandleBatch(v1::EventBatch* batch) REQUIRES(mu_);
+  void HandleHeartbeat(const v1::Heartbeat& hb) REQUIRES(mu_);
+  void OnIngested(uint64_t batch_id, Result<cs::IngestResult> result) REQUIRES(mu_);
+  void Enqueue(v1::ControllerMessage msg) REQUIRES(mu_);
+  void MaybeRead() REQUIRES(mu_);
+  void FinishOnce(const grpc::Status& status) REQUIRES(mu_);
 
   Service* service_;
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
-  fleet::Peer peer_;
-  std::string address_;
-  uint64_t fleet_handle_ = 0;
-  bool authorized_ = false;
-  bool hello_ = false;
-  bool goodbye_ = false;
-  bool reading_ = false;
-  bool read_closed_ = false;
-  bool writing_ = false;
-  bool finished_ = false;
-  bool finish_deferred_ = false;
-  grpc::Status finish_status_;
-  uint32_t in_flight_ = 0;
+  StreamMutex& mu_ = shared_->mu;
+  fleet::Peer peer_ GUARDED_BY(mu_);
+  std::string address_ GUARDED_BY(mu_);
+  uint64_t fleet_handle_ GUARDED_BY(mu_) = 0;
+  bool authorized_ GUARDED_BY(mu_) = false;
+  bool hello_ GUARDED_BY(mu_) = false;
+  bool goodbye_ GUARDED_BY(mu_) = false;
+  bool reading_ GUARDED_BY(mu_) = false;
+  bool read_closed_ GUARDED_BY(mu_) = false;
+  bool writing_ GUARDED_BY(mu_) = false;
+  bool finished_ GUARDED_BY(mu_) = false;
+  bool finish_deferred_ GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ GUARDED_BY(mu_);
+  uint32_t in_flight_ GUARDED_BY(mu_) = 0;
   // The message being read lives in its own arena; a batch takes the arena
   // with it to the store's writer, which frees it in one go after the write.
-  std::unique_ptr<google::protobuf::Arena> in_arena_;
-  v1::AgentMessage* in_ = nullptr;
-  std::deque<v1::ControllerMessage> out_;
+  std::unique_ptr<google::protobuf::Arena> in_arena_ GUARDED_BY(mu_);
+  v1::AgentMessage* in_ GUARDED_BY(mu_) = nullptr;
+  std::deque<v1::ControllerMessage> out_ GUARDED_BY(mu_);
 };
 
 class Service final : public v1::AgentService::CallbackService {
  public:
-  Service(const Options& o, cs::Store& s, fleet::Fleet& f, links::Monitor* l)
-      : options(o), store(s), writer(cs::WriterOf(s)), fleet(f), links(l) {}
+  Service(const Options& o, reg::Registry& r, cs::Store& s, fleet::Fleet& f, links::Monitor* l)
+      : options(o), registry(r), writer(cs::WriterOf(s)), fleet(f), links(l) {}
 
   grpc::ServerUnaryReactor* GetCaCertificate(grpc::CallbackServerContext* ctx, const v1::CaRequest*,
                                              v1::CaResponse* resp) override {
@@ -148,32 +178,41 @@ class Service final : public v1::AgentService::CallbackService {
     return new StreamReactor(this, ctx);
   }
 
-  void ReactorStarted() {
-    std::lock_guard lock(live_mu);
+  void ReactorStarted() EXCLUDES(live_mu) {
+    MutexLock lock(&live_mu);
     ++live;
   }
-  void ReactorDone() {
-    std::lock_guard lock(live_mu);
+  void ReactorDone() EXCLUDES(live_mu) {
+    MutexLock lock(&live_mu);
     --live;
-    live_cv.notify_all();
+    live_cv.SignalAll();
+  }
+  // Waits up to `deadline` for every reactor to finish; false when some did not.
+  bool WaitForReactors(std::chrono::milliseconds deadline, int* left) EXCLUDES(live_mu) {
+    MutexLock lock(&live_mu);
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (live != 0 && live_cv.WaitUntil(&live_mu, until)) {
+    }
+    *left = live;
+    return live == 0;
   }
 
   const Options options;
-  cs::Store& store;
+  reg::Registry& registry;
   cs::EventWriter& writer;
   fleet::Fleet& fleet;
   links::Monitor* links;
   AtomicCounters counters;
-  std::mutex live_mu;
-  std::condition_variable live_cv;
-  int live = 0;
+  Mutex live_mu;
+  CondVar live_cv;
+  int live GUARDED_BY(live_mu) = 0;
 };
 
 StreamReactor::StreamReactor(Service* service, grpc::CallbackServerContext* ctx) : service_(service) {
   service_->ReactorStarted();
+  StreamLock lock(&mu_);
   shared_->reactor = this;
   address_ = ctx->peer();
-  std::lock_guard lock(shared_->mu);
   auto peer = PeerOf(ctx);
   Status ok = peer.has_value() ? service_->fleet.Authorize(*peer) : peer.error();
   if (!ok.ok()) {
@@ -190,8 +229,11 @@ StreamReactor::StreamReactor(Service* service, grpc::CallbackServerContext* ctx)
   fleet_handle_ = service_->fleet.RegisterStream(peer_.agent_id, [weak](const Status& why) {
     auto shared = weak.lock();
     if (!shared) return;
-    std::lock_guard l(shared->mu);
-    if (shared->reactor) shared->reactor->FinishOnce(rpc::ToGrpc(why));
+    StreamLock l(&shared->mu);
+    if (StreamReactor* r = shared->reactor) {
+      r->mu_.AssertHeld();
+      r->FinishOnce(rpc::ToGrpc(why));
+    }
   });
   MaybeRead();
 }
@@ -212,7 +254,7 @@ void StreamReactor::MaybeRead() {
 }
 
 void StreamReactor::OnReadDone(bool ok) {
-  std::lock_guard lock(shared_->mu);
+  StreamLock lock(&mu_);
   reading_ = false;
   if (!ok) {
     // The agent closed its side (or the call is going away). Acks still
@@ -269,7 +311,7 @@ void StreamReactor::HandleHello(const v1::Hello& hello) {
   }
   hello_ = true;
   const int64_t now = WallNanos();
-  (void)service_->store.UpdateAgentConnection(peer_.agent_id, true, address_, now, false);
+  (void)service_->registry.UpdateAgentConnection(peer_.agent_id, true, address_, now, false);
   v1::ControllerMessage msg;
   v1::Welcome* w = msg.mutable_welcome();
   w->set_last_stored_sequence(resume->stored_through);
@@ -305,8 +347,11 @@ void StreamReactor::HandleBatch(v1::EventBatch* batch) {
   ++in_flight_;
   std::shared_ptr<Shared> shared = shared_;
   b.done = [shared, batch_id](Result<cs::IngestResult> r) {
-    std::lock_guard lock(shared->mu);
-    if (shared->reactor) shared->reactor->OnIngested(batch_id, std::move(r));
+    StreamLock lock(&shared->mu);
+    if (StreamReactor* reactor = shared->reactor) {
+      reactor->mu_.AssertHeld();
+      reactor->OnIngested(batch_id, std::move(r));
+    }
   };
   service_->writer.Submit(std::move(b));
 }
@@ -340,7 +385,7 @@ void StreamReactor::OnIngested(uint64_t batch_id, Result<cs::IngestResult> r) {
 
 void StreamReactor::HandleHeartbeat(const v1::Heartbeat& hb) {
   ++service_->counters.heartbeats;
-  cs::AgentHealth h;
+  reg::AgentHealth h;
   h.reported_unix_nanos = WallNanos();  // The controller's clock: agents' clocks may be off.
   h.cpu_percent = hb.cpu_percent();
   h.rss_bytes = hb.rss_bytes();
@@ -364,7 +409,7 @@ void StreamReactor::HandleHeartbeat(const v1::Heartbeat& hb) {
     // A window of a few probes says little about loss; wait for ten.
     if (service_->links && hb.link().probes_sent() >= 10) service_->links->Measured(peer_.agent_id, h.link);
   }
-  (void)service_->store.UpdateAgentHealth(peer_.agent_id, h, hb.version());
+  (void)service_->registry.UpdateAgentHealth(peer_.agent_id, h, hb.version());
 }
 
 void StreamReactor::Enqueue(v1::ControllerMessage msg) {
@@ -377,7 +422,7 @@ void StreamReactor::Enqueue(v1::ControllerMessage msg) {
 }
 
 void StreamReactor::OnWriteDone(bool ok) {
-  std::lock_guard lock(shared_->mu);
+  StreamLock lock(&mu_);
   writing_ = false;
   if (!out_.empty()) out_.pop_front();
   if (!ok) out_.clear();
@@ -411,22 +456,32 @@ void StreamReactor::FinishOnce(const grpc::Status& status) {
 }
 
 void StreamReactor::OnCancel() {
-  std::lock_guard lock(shared_->mu);
+  StreamLock lock(&mu_);
   FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
 }
 
 void StreamReactor::OnDone() {
+  bool authorized, hello, goodbye;
+  uint64_t fleet_handle;
+  std::string agent_id;
   {
-    std::lock_guard lock(shared_->mu);
+    // No completion reaches this reactor after this.
+    StreamLock lock(&mu_);
+    shared_->mu.AssertHeld();  // mu_ by its other name.
     shared_->reactor = nullptr;
+    authorized = authorized_;
+    hello = hello_;
+    goodbye = goodbye_;
+    fleet_handle = fleet_handle_;
+    agent_id = peer_.agent_id;
   }
-  if (authorized_) {
-    service_->fleet.UnregisterStream(fleet_handle_);
+  if (authorized) {
+    service_->fleet.UnregisterStream(fleet_handle);
     --service_->counters.streams_open;
-    if (hello_) {
-      (void)service_->store.UpdateAgentConnection(peer_.agent_id, false, {}, WallNanos(), goodbye_);
-      if (service_->links) service_->links->StreamClosed(peer_.agent_id, goodbye_);
-      log::Info("ingest", "agent disconnected", {{"agent", peer_.agent_id}, {"goodbye", goodbye_}});
+    if (hello) {
+      (void)service_->registry.UpdateAgentConnection(agent_id, false, {}, WallNanos(), goodbye);
+      if (service_->links) service_->links->StreamClosed(agent_id, goodbye);
+      log::Info("ingest", "agent disconnected", {{"agent", agent_id}, {"goodbye", goodbye}});
     }
   }
   Service* service = service_;
@@ -436,8 +491,9 @@ void StreamReactor::OnDone() {
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(const Options& options, cs::Store& store, fleet::Fleet& fleet, links::Monitor* links)
-      : service_(options, store, fleet, links) {}
+  ServerImpl(const Options& options, reg::Registry& registry, cs::Store& store, fleet::Fleet& fleet,
+             links::Monitor* links)
+      : service_(options, registry, store, fleet, links) {}
   ~ServerImpl() override { Shutdown(std::chrono::seconds(5)); }
 
   Status Start() {
@@ -475,9 +531,8 @@ class ServerImpl final : public Server {
     server_->Wait();
     // Completions from the store may still be running for closed streams.
     service_.writer.Drain();
-    std::unique_lock lock(service_.live_mu);
-    if (!service_.live_cv.wait_for(lock, deadline, [&] { return service_.live == 0; })) {
-      log::Error("ingest", "stream reactors leaked after shutdown", {{"live", service_.live}});
+    if (int live = 0; !service_.WaitForReactors(deadline, &live)) {
+      log::Error("ingest", "stream reactors leaked after shutdown", {{"live", live}});
     }
     log::Info("ingest", "stopped", {{"streams_total", service_.counters.streams_total.load()},
                                     {"events", service_.counters.events.load()}});
@@ -499,9 +554,9 @@ class ServerImpl final : public Server {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(const Options& options, cs::Store& store, fleet::Fleet& fleet,
-                                              links::Monitor* links) {
-  auto s = std::make_unique<ServerImpl>(options, store, fleet, links);
+Result<std::unique_ptr<Server>> Server::Start(const Options& options, reg::Registry& registry, cs::Store& store,
+                                              fleet::Fleet& fleet, links::Monitor* links) {
+  auto s = std::make_unique<ServerImpl>(options, registry, store, fleet, links);
   RAMPART_RETURN_IF_ERROR(s->Start());
   return std::unique_ptr<Server>(std::move(s));
 }

@@ -13,7 +13,7 @@
 // waiting for the store; the server stops reading a stream at that point,
 // and TCP flow control slows the agent.
 //
-//   auto server = Server::Start({.listen = "0.0.0.0:4317"}, store, fleet, links);
+//   auto server = Server::Start({.listen = "0.0.0.0:4317"}, registry, store, fleet, links);
 //   ...
 //   (*server)->Shutdown(std::chrono::seconds(5));  // Shutdown(deadline) then Wait()
 //
@@ -29,6 +29,9 @@
 
 namespace rampart::controller_store {
 class Store;
+}
+namespace rampart::registry {
+class Registry;
 }
 namespace rampart::fleet {
 class Fleet;
@@ -73,10 +76,12 @@ struct Counters {
 
 class Server {
  public:
-  // kUnavailable when the port cannot be bound. `links` may be null (no
-  // link monitoring).
-  static Result<std::unique_ptr<Server>> Start(const Options& options, controller_store::Store& store,
-                                               fleet::Fleet& fleet, links::Monitor* links);
+  // kUnavailable when the port cannot be bound. Batches go to `store`'s
+  // writer; connections and heartbeats to `registry`. `links` may be null
+  // (no link monitoring). All must outlive the server.
+  static Result<std::unique_ptr<Server>> Start(const Options& options, registry::Registry& registry,
+                                               controller_store::Store& store, fleet::Fleet& fleet,
+                                               links::Monitor* links);
   virtual ~Server() = default;
   virtual int port() const = 0;
   // Stops accepting, cancels calls still running after `deadline`, waits for

@@ -10,22 +10,22 @@
 
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 
 #include "common/log/log.h"
 #include "common/probe/link_probe.h"
 #include "common/tls/files.h"
 #include "common/util/ids.h"
+#include "common/util/mutex.h"
 #include "controller/links/evaluator.h"
 
 namespace rampart::links {
 namespace {
 
 namespace cs = controller_store;
+namespace reg = registry;
 
 // "0.0.0.0:4318", "[::]:4318", ":4318".
 Result<sockaddr_storage> ParseListen(const std::string& text, socklen_t* len) {
@@ -55,10 +55,11 @@ Result<sockaddr_storage> ParseListen(const std::string& text, socklen_t* len) {
 
 class MonitorImpl final : public Monitor {
  public:
-  MonitorImpl(const Options& options, cs::Store& store) : options_(options), store_(store), eval_(options) {}
+  MonitorImpl(const Options& options, reg::Registry& registry, cs::Store& store)
+      : options_(options), registry_(registry), store_(store), eval_(options) {}
   ~MonitorImpl() override { Stop(); }
 
-  Status Init() {
+  Status Init() EXCLUDES(mu_) {
     if (options_.degraded_loss_clear > options_.degraded_loss_raise ||
         (options_.degraded_rtt_ms_raise > 0 && options_.degraded_rtt_ms_clear > options_.degraded_rtt_ms_raise) ||
         (options_.degraded_jitter_ms_raise > 0 &&
@@ -66,23 +67,30 @@ class MonitorImpl final : public Monitor {
       return InvalidArgumentError("a degraded clear threshold is above its raise threshold");
     }
     RAMPART_RETURN_IF_ERROR(LoadSecret());
-    // What the store knows: sites, agents and their last states.
-    RAMPART_ASSIGN_OR_RETURN(auto sites, store_.ListSites());
-    RAMPART_ASSIGN_OR_RETURN(auto agents, store_.ListAgents());
-    for (const cs::Site& s : sites) {
-      detail::SiteView& v = eval_.sites()[s.id];
-      v.state = s.link.state;
-      v.since_wall = s.link.since_unix_nanos;
-      v.reason = s.link.reason;
-      // The last day of availability, to carry the 24 h figure over a restart.
-      auto history = store_.LinkHistory(s.id, options_.clock->NowNanos() - 86400LL * 1'000'000'000,
-                                        options_.clock->NowNanos(), 8640);
-      if (history.has_value()) {
-        for (const cs::LinkSample& h : *history) v.availability.push_back(h.availability);
+    // What the registry knows: sites, agents and their last states.
+    RAMPART_ASSIGN_OR_RETURN(auto sites, registry_.ListSites());
+    RAMPART_ASSIGN_OR_RETURN(auto agents, registry_.ListAgents());
+    {
+      MutexLock lock(&mu_);  // No thread runs yet; the analysis wants it all the same.
+      for (const reg::Site& s : sites) {
+        detail::SiteView& v = eval_.sites()[s.id];
+        v.state = s.link.state;
+        v.since_wall = s.link.since_unix_nanos;
+        v.reason = s.link.reason;
+        // The last day of availability, to carry the 24 h figure over a restart.
+        auto history = registry_.LinkHistory(s.id, options_.clock->NowNanos() - 86400LL * 1'000'000'000,
+                                               options_.clock->NowNanos(), 8640);
+        if (history.has_value()) {
+          for (const reg::LinkSample& h : *history) v.availability.push_back(h.availability);
+        }
       }
+      for (const reg::Agent& a : agents) AddAgentLocked(a);
     }
-    for (const cs::Agent& a : agents) AddAgent(a);
+    return StartThreads();
+  }
 
+  // Binds the reflector's socket and starts both threads.
+  Status StartThreads() {
     socklen_t len = 0;
     RAMPART_ASSIGN_OR_RETURN(sockaddr_storage addr, ParseListen(options_.reflector_listen, &len));
     fd_ = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -118,9 +126,9 @@ class MonitorImpl final : public Monitor {
   int reflector_port() const override { return port_; }
   std::chrono::milliseconds probe_interval() const override { return options_.probe_interval; }
 
-  std::string StreamOpened(const std::string& agent_id) override {
-    auto a = store_.GetAgent(agent_id);
-    std::lock_guard lock(mu_);
+  std::string StreamOpened(const std::string& agent_id) override EXCLUDES(mu_) {
+    auto a = registry_.GetAgent(agent_id);
+    MutexLock lock(&mu_);
     if (a.has_value()) AddAgentLocked(*a);
     auto it = eval_.agents().find(agent_id);
     if (it != eval_.agents().end()) {
@@ -130,31 +138,31 @@ class MonitorImpl final : public Monitor {
     return KeyFor(agent_id);
   }
 
-  void StreamClosed(const std::string& agent_id, bool goodbye) override {
-    std::lock_guard lock(mu_);
+  void StreamClosed(const std::string& agent_id, bool goodbye) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     auto it = eval_.agents().find(agent_id);
     if (it == eval_.agents().end()) return;
     it->second.stream_open = false;
     if (goodbye) it->second.goodbye = true;
   }
 
-  void Heard(const std::string& agent_id) override {
-    std::lock_guard lock(mu_);
+  void Heard(const std::string& agent_id) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     eval_.Heard(agent_id, options_.clock->MonotonicNanos());
   }
 
-  void Measured(const std::string& agent_id, const cs::LinkMetrics& metrics) override {
-    std::lock_guard lock(mu_);
+  void Measured(const std::string& agent_id, const reg::LinkMetrics& metrics) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     eval_.Measured(agent_id, metrics, options_.clock->MonotonicNanos());
   }
 
-  void Stop() override {
+  void Stop() override EXCLUDES(stop_mu_) {
     {
-      std::lock_guard lock(stop_mu_);
+      MutexLock lock(&stop_mu_);
       if (stopping_) return;
       stopping_ = true;
     }
-    stop_cv_.notify_all();
+    stop_cv_.SignalAll();
     if (reflector_.joinable()) reflector_.join();
     if (evaluator_.joinable()) evaluator_.join();
     if (fd_ >= 0) ::close(fd_);
@@ -183,12 +191,7 @@ class MonitorImpl final : public Monitor {
 
   std::string KeyFor(const std::string& agent_id) const { return link_probe::DeriveKey(secret_, agent_id); }
 
-  void AddAgent(const cs::Agent& a) {
-    std::lock_guard lock(mu_);
-    AddAgentLocked(a);
-  }
-
-  void AddAgentLocked(const cs::Agent& a) {
+  void AddAgentLocked(const reg::Agent& a) REQUIRES(mu_) {
     detail::AgentView& v = eval_.agents()[a.id];
     if (v.id.empty()) {
       v.id = a.id;
@@ -199,11 +202,11 @@ class MonitorImpl final : public Monitor {
     v.revoked = a.revoked;
   }
 
-  void ReflectorLoop() {
+  void ReflectorLoop() EXCLUDES(stop_mu_) {
     uint8_t buf[512];
     while (true) {
       {
-        std::lock_guard lock(stop_mu_);
+        MutexLock lock(&stop_mu_);
         if (stopping_) return;
       }
       pollfd p{fd_, POLLIN, 0};
@@ -217,7 +220,7 @@ class MonitorImpl final : public Monitor {
   }
 
   // Hostile input: anything that does not verify is counted and dropped.
-  void HandleProbe(uint8_t* buf, size_t n, const sockaddr_storage& from, socklen_t flen) {
+  void HandleProbe(uint8_t* buf, size_t n, const sockaddr_storage& from, socklen_t flen) EXCLUDES(mu_) {
     const int64_t received = options_.clock->NowNanos();
     const auto req = link_probe::ParseRequest(buf, n);
     if (!req) {
@@ -226,7 +229,7 @@ class MonitorImpl final : public Monitor {
     }
     std::string key;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto k = keys_.find(req->agent_id);
       if (k == keys_.end()) {
         ++unknown_;
@@ -239,7 +242,7 @@ class MonitorImpl final : public Monitor {
       return;
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = eval_.agents().find(req->agent_id);
       if (it == eval_.agents().end() || it->second.revoked) return;
       if (!eval_.Probe(req->agent_id, req->sequence, req->sender_stamp, options_.clock->MonotonicNanos())) {
@@ -252,46 +255,52 @@ class MonitorImpl final : public Monitor {
     ++answered_;
   }
 
-  void EvaluatorLoop() {
+  // Sleeps one evaluate_every; false when stopping.
+  bool WaitForTick() EXCLUDES(stop_mu_) {
+    MutexLock lock(&stop_mu_);
+    const auto deadline = std::chrono::steady_clock::now() + options_.evaluate_every;
+    while (!stopping_ && stop_cv_.WaitUntil(&stop_mu_, deadline)) {
+    }
+    return !stopping_;
+  }
+
+  void EvaluatorLoop() EXCLUDES(mu_, stop_mu_) {
     uint64_t ticks = 0;
     while (true) {
-      {
-        std::unique_lock lock(stop_mu_);
-        if (stop_cv_.wait_for(lock, options_.evaluate_every, [&] { return stopping_; })) return;
-      }
+      if (!WaitForTick()) return;
       if (ticks % 10 == 0) {
         // Agents enrolled or revoked since the last look.
-        auto agents = store_.ListAgents();
+        auto agents = registry_.ListAgents();
         if (agents.has_value()) {
-          std::lock_guard lock(mu_);
-          for (const cs::Agent& a : *agents) AddAgentLocked(a);
+          MutexLock lock(&mu_);
+          for (const reg::Agent& a : *agents) AddAgentLocked(a);
         }
       }
       detail::Changes changes;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         changes = eval_.Tick(options_.clock->MonotonicNanos(), options_.clock->NowNanos());
       }
-      for (const auto& [agent, at] : changes.touched) store_.TouchAgent(agent, at);
+      for (const auto& [agent, at] : changes.touched) registry_.TouchAgent(agent, at);
       for (cs::LinkChange& c : changes.changes) {
-        Status s = c.agent_id.empty() ? Status::Ok() : store_.SetAgentState(c.agent_id, c.to_agent, c.at_unix_nanos);
+        Status s = c.agent_id.empty() ? Status::Ok() : registry_.SetAgentState(c.agent_id, c.to_agent, c.at_unix_nanos);
         if (s.ok()) s = store_.RecordLinkChange(c);
         if (!s.ok()) log::Warn("links", "cannot record a link change", {{"error", s}});
         if (c.agent_id.empty()) {
-          log::Info("links", "site link changed", {{"site", c.site}, {"from", cs::LinkStateName(c.from_link)},
-                                                  {"to", cs::LinkStateName(c.to_link)}, {"reason", c.reason}});
+          log::Info("links", "site link changed", {{"site", c.site}, {"from", reg::LinkStateName(c.from_link)},
+                                                  {"to", reg::LinkStateName(c.to_link)}, {"reason", c.reason}});
         } else {
           log::Info("links", "agent state changed", {{"agent", c.agent_id}, {"site", c.site},
-                                                    {"from", cs::AgentStateName(c.from_agent)},
-                                                    {"to", cs::AgentStateName(c.to_agent)}, {"reason", c.reason}});
+                                                    {"from", reg::AgentStateName(c.from_agent)},
+                                                    {"to", reg::AgentStateName(c.to_agent)}, {"reason", c.reason}});
         }
       }
       for (const auto& [site, link] : changes.sites) {
-        Status s = store_.SetSiteLink(site, link);
+        Status s = registry_.SetSiteLink(site, link);
         if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("links", "cannot save site link", {{"error", s}});
       }
       for (const auto& [site, sample] : changes.samples) {
-        Status s = store_.AppendLinkSample(site, sample);
+        Status s = registry_.AppendLinkSample(site, sample);
         if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("links", "cannot save link sample", {{"error", s}});
       }
       if (++ticks % 300 == 0) {
@@ -303,24 +312,26 @@ class MonitorImpl final : public Monitor {
   }
 
   Options options_;
+  reg::Registry& registry_;
   cs::Store& store_;
   std::string secret_;
   int fd_ = -1;
   int port_ = 0;
-  std::mutex mu_;  // Guards eval_ and keys_.
-  detail::Evaluator eval_;
-  std::map<std::string, std::string> keys_;
+  Mutex mu_;
+  detail::Evaluator eval_ GUARDED_BY(mu_);
+  std::map<std::string, std::string> keys_ GUARDED_BY(mu_);
   std::thread reflector_, evaluator_;
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  Mutex stop_mu_;
+  CondVar stop_cv_;
+  bool stopping_ GUARDED_BY(stop_mu_) = false;
   std::atomic<uint64_t> answered_{0}, malformed_{0}, unknown_{0}, forged_{0}, replayed_{0};
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Monitor>> Monitor::Start(const Options& options, cs::Store& store) {
-  auto m = std::make_unique<MonitorImpl>(options, store);
+Result<std::unique_ptr<Monitor>> Monitor::Start(const Options& options, reg::Registry& registry,
+                                                cs::Store& store) {
+  auto m = std::make_unique<MonitorImpl>(options, registry, store);
   RAMPART_RETURN_IF_ERROR(m->Init());
   return std::unique_ptr<Monitor>(std::move(m));
 }

@@ -21,9 +21,10 @@
 // the worse of what the reflector counted (probe sequence gaps) and what the
 // agent measured round trip.
 //
-// Every state change is stored as an event (controller_store::LinkChange)
-// that notifications route; every 10 s a history sample per site is stored
-// (the store downsamples it).
+// Every state change is kept in the registry (the agent's and the site's
+// state) and stored as an event (controller_store::LinkChange) that
+// notifications route; every 10 s a history sample per site goes to the
+// registry, which downsamples it.
 //
 // Threads: the reflector thread answers probes; the evaluator thread ticks
 // every `evaluate_every`; the Stream* / Heard / Heartbeat calls come from
@@ -36,6 +37,7 @@
 
 #include "common/status/status.h"
 #include "common/util/clock.h"
+#include "controller/registry/registry.h"
 #include "controller/store/store.h"
 
 namespace rampart::links {
@@ -74,7 +76,10 @@ class Monitor {
  public:
   // kUnavailable when the UDP port cannot be bound; kInvalidArgument for
   // thresholds that contradict each other (clear above raise).
-  static Result<std::unique_ptr<Monitor>> Start(const Options& options, controller_store::Store& store);
+  // States, site links and history go to `registry`; each change is also
+  // recorded as an event in `store`. Both must outlive the monitor.
+  static Result<std::unique_ptr<Monitor>> Start(const Options& options, registry::Registry& registry,
+                                                controller_store::Store& store);
   virtual ~Monitor() = default;
 
   virtual int reflector_port() const = 0;
@@ -88,7 +93,7 @@ class Monitor {
   // Any message from the agent on its stream.
   virtual void Heard(const std::string& agent_id) = 0;
   // The agent's own round-trip measurement, from a heartbeat.
-  virtual void Measured(const std::string& agent_id, const controller_store::LinkMetrics& metrics) = 0;
+  virtual void Measured(const std::string& agent_id, const registry::LinkMetrics& metrics) = 0;
 
   // Stops both threads; called by the destructor too.
   virtual void Stop() = 0;

@@ -1,9 +1,7 @@
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -12,6 +10,7 @@
 #include "common/rocks/rocks.h"
 #include "common/tls/files.h"
 #include "common/util/ids.h"
+#include "common/util/mutex.h"
 #include "controller/notify/format.h"
 #include "controller/notify/notify.h"
 #include "controller/notify/senders.h"
@@ -49,14 +48,15 @@ struct Target {
   std::unique_ptr<detail::SyslogConnection> syslog;
   std::unique_ptr<detail::WebhookClient> webhook;
   std::thread thread;
-  // Digest state (email targets), guarded by Notifier's mu_.
+  // Digest state (email targets), guarded by NotifierImpl::mu_ (which the
+  // analysis cannot name from here: Submit and FlushDigest hold it).
   std::deque<int64_t> recent_individual;
   int64_t digest_due_nanos = 0;
   // Stats.
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> failures{0};
   std::atomic<int64_t> last_delivered_nanos{0};
-  std::string last_error;  // Guarded by Notifier's stats_mu_.
+  std::string last_error;  // Guarded by NotifierImpl::stats_mu_, as is last_error_nanos.
   int64_t last_error_nanos = 0;
 };
 
@@ -71,7 +71,7 @@ class NotifierImpl final : public Notifier {
 
   ~NotifierImpl() override { Stop(); }
 
-  Status Init() {
+  Status Init() EXCLUDES(mu_) {
     const int64_t now = options_.clock->NowNanos();
     for (const auto& tc : options_.targets) {
       auto t = std::make_unique<Target>();
@@ -88,12 +88,17 @@ class NotifierImpl final : public Notifier {
       if (tc.kind == "syslog") t->syslog = detail::SyslogConnection::Create(tc.syslog, tc.timeout);
       if (tc.kind == "webhook") t->webhook = detail::WebhookClient::Create(tc.webhook, tc.timeout);
       // Sequence numbers continue after what the outbox and digest hold.
+      uint64_t last = 0;
       for (auto* cf : {outbox_, digest_}) {
         RAMPART_RETURN_IF_ERROR(db_->ScanReverse(cf, Prefix(tc.name), PrefixEnd(tc.name),
                                                  [&](std::string_view k, std::string_view) {
-                                                   seq_ = std::max(seq_, rocks::ReadBigEndian64(k.substr(k.size() - 8)));
+                                                   last = std::max(last, rocks::ReadBigEndian64(k.substr(k.size() - 8)));
                                                    return false;
                                                  }, 1));
+      }
+      {
+        MutexLock lock(&mu_);
+        seq_ = std::max(seq_, last);
       }
       // Alerts held for a digest when the controller stopped go out now.
       uint64_t held = 0;
@@ -110,7 +115,7 @@ class NotifierImpl final : public Notifier {
     return Status::Ok();
   }
 
-  Result<int> Submit(const Notification& in) override {
+  Result<int> Submit(const Notification& in) override EXCLUDES(mu_) {
     Notification n = in;
     if (n.id.empty()) n.id = NewUuidV7(options_.clock->NowNanos());
     const int64_t now = options_.clock->NowNanos();
@@ -122,7 +127,7 @@ class NotifierImpl final : public Notifier {
       }
     }
     int taken = 0;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& name : chosen) {
       auto it = targets_.find(name);
       if (it == targets_.end()) continue;
@@ -158,12 +163,12 @@ class NotifierImpl final : public Notifier {
     }
     if (taken) {
       ++work_seq_;
-      cv_.notify_all();
+      cv_.SignalAll();
     }
     return taken;
   }
 
-  std::vector<TargetStats> Stats() const override {
+  std::vector<TargetStats> Stats() const override EXCLUDES(stats_mu_) {
     std::vector<TargetStats> out;
     for (const auto& [name, t] : targets_) {
       TargetStats s;
@@ -180,7 +185,7 @@ class NotifierImpl final : public Notifier {
       s.failures = t->failures.load();
       s.last_delivered_nanos = t->last_delivered_nanos.load();
       {
-        std::lock_guard lock(stats_mu_);
+        MutexLock lock(&stats_mu_);
         s.last_error = t->last_error;
         s.last_error_nanos = t->last_error_nanos;
       }
@@ -210,13 +215,13 @@ class NotifierImpl final : public Notifier {
 
   const std::vector<RouteRule>& routes() const override { return options_.routes; }
 
-  void Stop() override {
+  void Stop() override EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return;
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (auto& [name, t] : targets_) {
       if (t->thread.joinable()) t->thread.join();
     }
@@ -224,9 +229,9 @@ class NotifierImpl final : public Notifier {
 
  private:
   // Moves every held alert of a due digest into one outbox message.
-  void FlushDigest(Target& t) {
+  void FlushDigest(Target& t) EXCLUDES(mu_) {
     const std::string& name = t.config.name;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (t.digest_due_nanos == 0 || options_.clock->NowNanos() < t.digest_due_nanos) return;
     json items = json::array();
     std::vector<std::string> keys;
@@ -286,11 +291,11 @@ class NotifierImpl final : public Notifier {
     return t.webhook->Post(t.secret, RenderWebhookJson(n, key), key, now);
   }
 
-  void RecordFailure(Target& t, const std::string& id, int attempt, const Status& error) {
+  void RecordFailure(Target& t, const std::string& id, int attempt, const Status& error) EXCLUDES(stats_mu_) {
     t.failures++;
     const int64_t now = options_.clock->NowNanos();
     {
-      std::lock_guard lock(stats_mu_);
+      MutexLock lock(&stats_mu_);
       t.last_error = error.message();
       t.last_error_nanos = now;
     }
@@ -324,13 +329,26 @@ class NotifierImpl final : public Notifier {
     for (const auto& k : old) (void)db_->Delete(seen_, k);
   }
 
-  bool WaitFor(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, d, [&] { return stopping_; });
+  // Sleeps `d` unless stopping; true when stopping.
+  bool WaitFor(std::chrono::milliseconds d) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    while (!stopping_ && cv_.WaitUntil(&mu_, deadline)) {
+    }
     return stopping_;
   }
 
-  void Worker(Target* t) {
+  // Sleeps until Submit() adds work after `*seen_work` (at most 250 ms: a
+  // digest may fall due), then notes the work seen.
+  void WaitForWork(uint64_t* seen_work) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+    while (!stopping_ && work_seq_ == *seen_work && cv_.WaitUntil(&mu_, deadline)) {
+    }
+    *seen_work = work_seq_;
+  }
+
+  void Worker(Target* t) EXCLUDES(mu_, stats_mu_) {
     const auto& c = t->config;
     const size_t batch_size = c.kind == "syslog" ? 50 : 1;
     auto backoff = c.initial_backoff;
@@ -339,11 +357,11 @@ class NotifierImpl final : public Notifier {
     uint64_t seen_work = 0;
     for (;;) {
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         seen_work = work_seq_;  // Work submitted after this is seen by the scan below or wakes the wait.
       }
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         if (stopping_) return;
       }
       if (c.kind == "email") FlushDigest(*t);
@@ -362,12 +380,7 @@ class NotifierImpl final : public Notifier {
         return true;
       }, batch_size);
       if (keys.empty()) {
-        // Sleep until Submit() adds work (or a digest may fall due).
-        std::unique_lock lock(mu_);
-        if (work_seq_ == seen_work) {
-          cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_ || work_seq_ != seen_work; });
-        }
-        seen_work = work_seq_;
+        WaitForWork(&seen_work);
         continue;
       }
       Status s = items.empty() ? Status::Ok() : Deliver(*t, items);
@@ -380,7 +393,7 @@ class NotifierImpl final : public Notifier {
         t->delivered += items.size();
         t->last_delivered_nanos = options_.clock->NowNanos();
         {
-          std::lock_guard lock(stats_mu_);
+          MutexLock lock(&stats_mu_);
           t->last_error.clear();
         }
         backoff = c.initial_backoff;
@@ -401,12 +414,13 @@ class NotifierImpl final : public Notifier {
   rocksdb::ColumnFamilyHandle* failures_ = nullptr;
   rocksdb::ColumnFamilyHandle* seen_ = nullptr;
   std::map<std::string, std::unique_ptr<Target>> targets_;
-  mutable std::mutex mu_;
-  mutable std::mutex stats_mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  uint64_t work_seq_ = 0;  // Bumped by Submit(); workers wait for it to change.
-  uint64_t seq_ = 0;
+  // Routing into the outboxes, digests and the workers' wake-ups.
+  mutable Mutex mu_;
+  mutable Mutex stats_mu_;  // Targets' last errors.
+  CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  uint64_t work_seq_ GUARDED_BY(mu_) = 0;  // Bumped by Submit(); workers wait for it to change.
+  uint64_t seq_ GUARDED_BY(mu_) = 0;       // The outboxes' and digests' last key.
 };
 
 std::chrono::milliseconds Ms(int64_t v) { return std::chrono::milliseconds(v); }

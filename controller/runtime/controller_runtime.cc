@@ -5,8 +5,10 @@
 #include "common/log/log.h"
 #include "common/util/build_info.h"
 #include "common/util/shutdown.h"
-#include "controller/ingest/transport.h"
+#include "controller/dispatch/dispatcher.h"
+#include "controller/dispatch/notifications.h"
 #include "controller/notify/notify.h"
+#include "controller/runtime/agent_services.h"
 #include "controller/store/store.h"
 #include "controller/web/service.h"
 
@@ -19,26 +21,37 @@ Status RunController(const ControllerConfig& config) {
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
 
-  controller_store::Options store_options = config.transport.store;
-  store_options.path = config.data_dir + "/store";
-  RAMPART_ASSIGN_OR_RETURN(auto store, controller_store::Store::Open(store_options));
+  // The event store and, in the same database, the fleet registry.
+  RAMPART_ASSIGN_OR_RETURN(auto store, controller_store::Store::Open(config.store));
   std::unique_ptr<notify::Notifier> notifier;
+  std::unique_ptr<dispatch::NotifierConsumer> to_notifier;  // Outlives the dispatcher.
   if (!config.notify.targets.empty()) {
     RAMPART_ASSIGN_OR_RETURN(notifier, notify::Notifier::Start(config.notify));
+    to_notifier = std::make_unique<dispatch::NotifierConsumer>(*notifier);
+  }
+  // New alerts and link changes, to the web's live feed and to the
+  // notifier: started when either is there, whether or not the web is.
+  std::unique_ptr<dispatch::Dispatcher> dispatcher;
+  if (notifier || config.web.enabled) {
+    RAMPART_ASSIGN_OR_RETURN(dispatcher, dispatch::Dispatcher::Start(config.dispatch, *store));
   }
   std::unique_ptr<web::WebService> web;
   if (config.web.enabled) {
-    RAMPART_ASSIGN_OR_RETURN(web, web::WebService::Start(config.web, *store, notifier.get()));
+    RAMPART_ASSIGN_OR_RETURN(web, web::WebService::Start(config.web, *store, notifier.get(), dispatcher.get()));
   }
+  // After the feed (which the web added): the feed hears of an item before
+  // the notifier's synced outbox writes, as when the web dispatched both.
+  if (to_notifier) dispatcher->AddConsumer(to_notifier.get());
 
-  // Enrolment, the agent port, link health and the admin socket (controller/ingest/transport.h).
-  RAMPART_ASSIGN_OR_RETURN(auto transport, ingest::ControllerTransport::Start(config.transport, *store));
+  // Enrolment, the agent port, link health and the admin socket (agent_services.h).
+  RAMPART_ASSIGN_OR_RETURN(auto agents, AgentServices::Start(config.agents, *store));
 
   log::Info("controller", "started", {{"name", config.name}, {"data_dir", config.data_dir},
                                       {"version", VersionLine("rampart-controller")}});
   WaitForShutdown();
   log::Info("controller", "stopping");
-  transport->Stop(std::chrono::seconds(5));
+  agents->Stop(std::chrono::seconds(5));
+  if (dispatcher) dispatcher->Stop();  // Delivers what is queued.
   if (web) web->Stop();
   if (notifier) notifier->Stop();
   log::Info("controller", "stopped");

@@ -229,9 +229,9 @@ size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq,
   for (int i = 0; i < 4; ++i) pos[8 + i] = static_cast<char>(agent >> (24 - 8 * i));
   for (int i = 0; i < 8; ++i) pos[12 + i] = static_cast<char>(seq >> (56 - 8 * i));
   size_t n = 0;
-  auto add = [&](char tag, const void* mid, size_t mid_size) {
+  auto add = [&](IndexTag tag, const void* mid, size_t mid_size) {
     IndexKey& k = out[n++];
-    k.bytes[0] = tag;
+    k.bytes[0] = static_cast<char>(tag);
     std::memcpy(k.bytes.data() + 1, mid, mid_size);
     std::memcpy(k.bytes.data() + 1 + mid_size, pos, kPositionSize);
     k.size = static_cast<uint8_t>(1 + mid_size + kPositionSize);
@@ -241,21 +241,21 @@ size_t MakeIndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq,
   };
   char site[4];
   be32(s.site, site);
-  add('S', site, 4);
+  add(IndexTag::kSite, site, 4);
   const char kind = static_cast<char>(s.kind);
-  if (KindHasOwnIndex(s.kind)) add('K', &kind, 1);
+  if (KindHasOwnIndex(s.kind)) add(IndexTag::kKind, &kind, 1);
   if (s.kind == kAlertKind) {
     const char sev = static_cast<char>(s.severity);
-    add('V', &sev, 1);
+    add(IndexTag::kSeverity, &sev, 1);
     char sid[8];
     for (int i = 0; i < 8; ++i) sid[i] = static_cast<char>(s.signature_id >> (56 - 8 * i));
-    add('G', sid, 8);
+    add(IndexTag::kSignature, sid, 8);
     char a[4];
     be32(agent, a);
-    add('A', a, 4);
-    add('L', site, 4);
-    if (s.src) add('I', s.src->data(), 16);
-    if (s.dest && (!s.src || *s.dest != *s.src)) add('I', s.dest->data(), 16);
+    add(IndexTag::kAgent, a, 4);
+    add(IndexTag::kAlertSite, site, 4);
+    if (s.src) add(IndexTag::kAddress, s.src->data(), 16);
+    if (s.dest && (!s.src || *s.dest != *s.src)) add(IndexTag::kAddress, s.dest->data(), 16);
   }
   return n;
 }
@@ -292,14 +292,6 @@ bool ContainsFolded(std::string_view hay, std::string_view needle) {
     if (j == needle.size()) return true;
   }
   return false;
-}
-
-bool ValidSiteId(std::string_view id) {
-  if (id.empty() || id.size() > 63 || id[0] == '-') return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
 }
 
 }  // namespace rampart::controller_store::detail

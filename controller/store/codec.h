@@ -3,11 +3,25 @@
 // of index entries. Exposed in a header for the store's own .cc files, its
 // unit tests and the ingest fuzzer only.
 //
-// Column family "idx" holds every secondary index; an entry's key is a
-// one-byte index tag, the index's own prefix, then the position
+// Column family "idx" holds every secondary index; its layout is beside
+// IndexTag below.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rampart::controller_store::detail {
+
+inline constexpr size_t kPositionSize = 20;
+
+// The first byte of every key in "idx": which index the row belongs to.
+// After the tag comes the index's own prefix, then the position
 // ts(8) agent(4) seq(8): observed time (sign bit flipped, big-endian), the
-// agent's number in the store's dictionary, the agent's sequence. The value
-// is the event's Summary, so a list never opens the event itself.
+// agent's number in the registry's dictionary, the agent's sequence. The
+// value is the event's Summary, so a list never opens the event itself.
 //
 //   S site(4) ts a s        every event, by site (site 0: none)
 //   K kind(1) ts a s        events of the kinds with their own index
@@ -27,17 +41,20 @@
 // cost (docs/PERFORMANCE.md). Stores written before hold T (all events by
 // time) and K rows for every kind; queries never read T, and retention
 // deletes both.
-
-#include <array>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace rampart::controller_store::detail {
-
-inline constexpr size_t kPositionSize = 20;
+//
+// The values are bytes on disk: never renumber one.
+enum class IndexTag : char {
+  kSite = 'S',
+  kKind = 'K',
+  kSeverity = 'V',
+  kSignature = 'G',
+  kAgent = 'A',
+  kAlertSite = 'L',
+  kAddress = 'I',
+  kOldTime = 'T',  // The old all-events time index; only retention reads it, to delete it.
+};
+// The one-byte prefix of an index: its tag.
+inline std::string IndexPrefix(IndexTag tag) { return std::string(1, static_cast<char>(tag)); }
 
 // Position = ts(8) agent(4) seq(8).
 std::string EncodePosition(int64_t ts, uint32_t agent, uint64_t seq);
@@ -89,10 +106,6 @@ std::optional<Summary> DecodeSummary(std::string_view bytes);
 // are what analysts look for among millions of others, so they keep theirs.
 bool KindHasOwnIndex(uint8_t kind);
 
-// Tag of the old all-events time index (stores written before); only
-// retention reads it, to delete it.
-inline constexpr char kOldTimeIndexTag = 'T';
-
 // Every index key of one event (alerts get the alert indexes too).
 std::vector<std::string> IndexKeys(const Summary& s, int64_t ts, uint32_t agent, uint64_t seq);
 
@@ -114,8 +127,5 @@ std::optional<std::string> DecodeCursor(std::string_view cursor, bool oldest_fir
 
 // Case-insensitive (ASCII) substring test.
 bool ContainsFolded(std::string_view haystack, std::string_view needle);
-
-// Valid site id: [a-z0-9-]{1,63}, not starting with '-'.
-bool ValidSiteId(std::string_view id);
 
 }  // namespace rampart::controller_store::detail

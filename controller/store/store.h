@@ -1,26 +1,26 @@
 #pragma once
-// controller/store: the controller's database of record (RocksDB). It holds
-// every event and alert the agents shipped, with indexes for the analysts'
-// queries, and the fleet's objects: sites (agencies) with their WAN link
-// status and history, agents with their health, and enrolment tokens.
+// controller/store: the event store, the controller's database of record
+// for what agents send (RocksDB). It holds every event and alert the agents
+// shipped, with indexes for the analysts' queries, subscriptions for new
+// events and link changes, retention, and the group-commit writer ingest
+// writes through (controller/store/event_writer.h, which needs protobuf and
+// is included only by controller/ingest).
 //
-// This header is the query API the web UI and rampartctl serve, and the
-// subscription API that notifications and the live feed use. Ingest writes
-// through controller/store/event_writer.h (which needs protobuf and is
-// included only by controller/ingest), links through the Link* methods below,
-// fleet through the Site/Agent/Token methods.
+// The store opens the controller's one RocksDB, with its own column
+// families and the fleet registry's (controller/registry: sites, tokens,
+// agents, link state), and opens the registry in it: registry() lives as
+// long as the store. Events name agents and sites by the registry's numbers.
 //
 // Thread safety: every method may be called from any thread at any time.
 // Reads see every write that returned before they started. Writes of events
 // happen on the store's own writer threads (Options::writer_threads; each
 // agent always on the same one; group commit: one fsync for many agents'
-// batches); subscribers are called there too, see Subscribe().
+// batches); subscribers are called there too, see Subscribe(). One retention
+// thread deletes old events hourly.
 //
-// Identities: an agent id is the CN of the agent's certificate (assigned by
-// the controller at enrolment); a site is named by its id ([a-z0-9-]{1,63},
-// e.g. "so-tai-chinh"). An event is identified by (agent id, sequence): the
-// agent numbers its events densely from 1, and the store keeps each pair at
-// most once, so retries never duplicate.
+// Identities: an event is identified by (agent id, sequence): the agent
+// numbers its events densely from 1, and the store keeps each pair at most
+// once, so retries never duplicate.
 //
 // Queries never scan without bound: each examines at most
 // QueryOptions::max_examined index entries; a page that stopped early says
@@ -39,6 +39,7 @@
 
 #include "common/status/status.h"
 #include "common/util/clock.h"
+#include "controller/registry/registry.h"
 
 namespace rampart::controller_store {
 
@@ -154,132 +155,27 @@ struct QueryOptions {
   uint64_t max_examined = 200000;
 };
 
-// --- Fleet objects ---------------------------------------------------------
-
-enum class LinkState : uint8_t {
-  kUnknown = 0,   // Nothing heard yet.
-  kUp = 1,
-  kDegraded = 2,  // Loss, RTT or jitter above their raise thresholds.
-  kDown = 3,      // No agent of the site answers.
-};
-std::string_view LinkStateName(LinkState state);  // "unknown", "up", "degraded", "down"
-
-// How an agent is doing, as the controller sees it.
-enum class AgentState : uint8_t {
-  kUnknown = 0,   // Enrolled, never connected.
-  kUp = 1,        // Heard recently (probes, heartbeats or its stream).
-  kDown = 2,      // Silent while other agents of its site answer: the agent, not the link.
-  kUnreachable = 3,  // Silent because its site's link is down.
-  kStopped = 4,   // Said goodbye (clean shutdown) and has not come back.
-  kRevoked = 5,
-};
-std::string_view AgentStateName(AgentState state);
-
-struct LinkMetrics {
-  double rtt_ms = 0;        // Mean round trip over the last window.
-  double jitter_ms = 0;     // Mean absolute difference of consecutive RTTs.
-  double loss_ratio = 0;    // 0..1 over the last window.
-  int64_t window_end_unix_nanos = 0;
-};
-
-struct SiteLink {
-  LinkState state = LinkState::kUnknown;
-  int64_t since_unix_nanos = 0;   // When it entered `state`.
-  std::string reason;             // "no agent answered for 6s", "loss 21% >= 10%", ...
-  LinkMetrics metrics;
-  double availability_24h = 0;    // Fraction of the last 24 h spent up or degraded (0..1).
-};
-
-struct Site {
-  std::string id;           // [a-z0-9-]{1,63}
-  std::string description;  // Free text ("Sở Tài chính").
-  int64_t created_unix_nanos = 0;
-  SiteLink link;
-  uint32_t agents = 0;      // Enrolled, not revoked.
-  uint32_t agents_up = 0;
-};
-
-// Health an agent reports in its heartbeats (see rampart.v1.Heartbeat).
-struct AgentHealth {
-  int64_t reported_unix_nanos = 0;
-  double cpu_percent = 0;           // The agent process.
-  uint64_t rss_bytes = 0;
-  double host_cpu_percent = 0;
-  uint64_t host_memory_used_bytes = 0;
-  uint64_t host_memory_total_bytes = 0;
-  double load_average_1m = 0;
-  uint64_t disk_free_bytes = 0;
-  uint64_t queue_depth = 0;         // Spooled, not yet acknowledged.
-  uint64_t queue_bytes = 0;
-  uint64_t dropped_events = 0;      // Dropped by the agent's spool retention.
-  uint64_t capture_drops = 0;
-  uint64_t last_sequence = 0;       // Highest sequence the agent spooled.
-  LinkMetrics link;                 // The agent's own probe window.
-  std::string policy_version;
-  std::string rules_version;
-};
-
-struct Agent {
-  std::string id;                   // Certificate CN.
-  std::string name;                 // Host name given at enrolment.
-  std::string site;
-  std::string version;              // Agent release and revision, from Hello/heartbeats.
-  int64_t enrolled_unix_nanos = 0;
-  int64_t last_seen_unix_nanos = 0; // Any message, probe or heartbeat.
-  std::string address;              // Peer address of its last stream.
-  AgentState state = AgentState::kUnknown;
-  int64_t state_since_unix_nanos = 0;
-  bool connected = false;           // Its stream is open now.
-  bool revoked = false;
-  int64_t revoked_unix_nanos = 0;
-  std::string certificate_serial;   // Hex; the only certificate accepted for this id.
-  int64_t certificate_not_after_unix_seconds = 0;
-  uint64_t stored_through = 0;      // Every sequence <= this is stored (or reported dropped).
-  uint64_t events_stored = 0;
-  uint64_t events_lost = 0;         // Sequences the agent reported dropped by retention.
-  AgentHealth health;
-};
-
-// One point of a site's link history. Raw points cover 10 s; older history
-// is kept downsampled (5 min, then 1 h buckets) with the same fields.
-struct LinkSample {
-  int64_t start_unix_nanos = 0;
-  int64_t duration_nanos = 0;
-  double rtt_ms_avg = 0;
-  double rtt_ms_max = 0;
-  double jitter_ms = 0;
-  double loss_ratio = 0;       // Mean over the bucket.
-  double availability = 0;     // Fraction of the bucket the link was up or degraded.
-  LinkState worst = LinkState::kUnknown;  // Worst state seen in the bucket.
-};
-
 // A state change of a site's link or of one agent. Also stored as an event
 // of kind kLinkState (EVE event_type "link") so it shows in lists and
 // notification routes see it.
 struct LinkChange {
   std::string site;
   std::string agent_id;         // Empty: the site's link. Set: one agent's state.
-  LinkState from_link = LinkState::kUnknown;  // For site changes.
-  LinkState to_link = LinkState::kUnknown;
-  AgentState from_agent = AgentState::kUnknown;  // For agent changes.
-  AgentState to_agent = AgentState::kUnknown;
+  registry::LinkState from_link = registry::LinkState::kUnknown;  // For site changes.
+  registry::LinkState to_link = registry::LinkState::kUnknown;
+  registry::AgentState from_agent = registry::AgentState::kUnknown;  // For agent changes.
+  registry::AgentState to_agent = registry::AgentState::kUnknown;
   int64_t at_unix_nanos = 0;
   std::string reason;
-  LinkMetrics metrics;
+  registry::LinkMetrics metrics;
   EventId event;                // The stored event (agent id "controller").
 };
 
-// An enrolment token as stored: the token itself is never kept, only its
-// SHA-256 (hex).
-struct Token {
-  std::string sha256;
-  std::string site;
-  int64_t created_unix_nanos = 0;
-  int64_t expires_unix_nanos = 0;
-  bool used = false;
-  int64_t used_unix_nanos = 0;
-  std::string used_by_agent;    // The agent id it enrolled.
-  std::string created_by;       // "rampartctl", a user name...
+// What the store holds of one agent's events (its ingest record).
+struct AgentIngest {
+  uint64_t stored_through = 0;  // Every sequence <= this is stored (or reported dropped).
+  uint64_t events_stored = 0;
+  uint64_t events_lost = 0;     // Sequences the agent reported dropped by its spool's retention.
 };
 
 // --- Subscriptions ---------------------------------------------------------
@@ -372,14 +268,9 @@ class Store {
   };
   virtual Result<std::vector<SignatureCount>> Signatures(std::string_view text, size_t limit) const = 0;
 
-  virtual Result<std::vector<Agent>> ListAgents(std::string_view site = {}) const = 0;
-  virtual Result<Agent> GetAgent(std::string_view agent_id) const = 0;  // kNotFound
-  virtual Result<std::vector<Site>> ListSites() const = 0;
-  virtual Result<Site> GetSite(std::string_view site_id) const = 0;     // kNotFound
-  // History of a site's link in [from, to), at most `max_points` points:
-  // raw 10 s points when they fit, else the 5 min or 1 h downsampled tier.
-  virtual Result<std::vector<LinkSample>> LinkHistory(std::string_view site_id, int64_t from_unix_nanos,
-                                                      int64_t to_unix_nanos, size_t max_points = 500) const = 0;
+  // What the store holds of an agent's events; zeros for an agent that
+  // never sent any (or is unknown).
+  virtual AgentIngest IngestOf(std::string_view agent_id) const = 0;
 
   // --- Subscriptions (notifications, the live feed) ---
 
@@ -394,40 +285,20 @@ class Store {
   // that recorded them (the links module's). Same rules as Subscribe().
   virtual Subscription SubscribeLinkChanges(std::function<void(const LinkChange&)> callback) = 0;
 
-  // --- Fleet objects (controller/fleet and controller/links) ---
+  // --- Link changes (controller/links) ---
 
-  // kAlreadyExists; kInvalidArgument for a bad id.
-  virtual Status CreateSite(const Site& site) = 0;
-  virtual Status PutToken(const Token& token) = 0;
-  // Marks the token with this hash used by `agent_id`, atomically: exactly
-  // one caller wins. kUnauthenticated when unknown, used or expired (the
-  // same message for all three, so the reply does not help guessing).
-  virtual Result<Token> ConsumeToken(std::string_view sha256, std::string_view agent_id) = 0;
-  virtual Result<std::vector<Token>> ListTokens() const = 0;
-  // Creates or replaces the agent's identity fields (id, name, site,
-  // enrolled time, certificate serial and expiry, revoked); keeps its
-  // counters, state and health.
-  virtual Status PutAgentIdentity(const Agent& agent) = 0;
-  virtual Status UpdateAgentHealth(std::string_view agent_id, const AgentHealth& health,
-                                   std::string_view version) = 0;
-  // Connection bookkeeping from ingest (connected, address, last seen).
-  virtual Status UpdateAgentConnection(std::string_view agent_id, bool connected, std::string_view address,
-                                       int64_t at_unix_nanos, bool goodbye) = 0;
-  // Last-seen time from probes (kept in memory, persisted at intervals).
-  virtual void TouchAgent(std::string_view agent_id, int64_t at_unix_nanos) = 0;
-
-  // The current link state of a site and its agents (links module).
-  virtual Status SetSiteLink(std::string_view site_id, const SiteLink& link) = 0;
-  virtual Status SetAgentState(std::string_view agent_id, AgentState state, int64_t since_unix_nanos) = 0;
-  // Appends raw 10 s samples; the store downsamples and expires history.
-  virtual Status AppendLinkSample(std::string_view site_id, const LinkSample& sample) = 0;
-  // Stores the change as an event and tells SubscribeLinkChanges
-  // subscribers. Fills change.event.
+  // Stores the change as an event (its source is "controller") and tells
+  // SubscribeLinkChanges subscribers. Fills change.event. The link and
+  // agent states themselves are the registry's (SetSiteLink, SetAgentState).
   virtual Status RecordLinkChange(LinkChange& change) = 0;
 
   // Deletes events past retention now (also runs hourly in the background).
   // Returns how many events were deleted.
   virtual Result<uint64_t> RunRetention() = 0;
+
+  // The fleet registry in the same database (sites, tokens, agents, link
+  // state). Lives as long as the store.
+  virtual registry::Registry& registry() = 0;
 };
 
 }  // namespace rampart::controller_store

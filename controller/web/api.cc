@@ -10,6 +10,7 @@
 
 #include "common/log/log.h"
 #include "common/tls/files.h"
+#include "common/util/mutex.h"
 #include "controller/auth/access.h"
 #include "controller/notify/notify.h"
 #include "controller/store/store.h"
@@ -33,6 +34,7 @@ namespace {
 
 using nlohmann::json;
 namespace cs = controller_store;
+namespace reg = registry;
 
 constexpr std::string_view kSessionCookie = "__Host-rampart_session";
 
@@ -131,16 +133,19 @@ bool SafeAssetName(std::string_view name) {
 struct Api::Impl {
   ApiOptions options;
   ApiDeps deps;
-  std::mutex cache_mu;
+  Mutex cache_mu;
   struct Cached {
     int64_t at = 0;
     std::string body;
   };
-  std::map<std::string, Cached> dashboard_cache;
-  std::mutex static_mu;
-  std::map<std::string, std::string> static_cache;
+  std::map<std::string, Cached> dashboard_cache GUARDED_BY(cache_mu);
+  Mutex static_mu;
+  std::map<std::string, std::string> static_cache GUARDED_BY(static_mu);
 
   // --- helpers ---
+
+  // The fleet registry, in the store's database.
+  reg::Registry& Registry() { return deps.store->registry(); }
 
   Result<auth::Principal> Authenticate(const HttpRequest& r) {
     const std::string id = r.Cookie(kSessionCookie);
@@ -189,9 +194,9 @@ struct Api::Impl {
 
   // --- static ---
 
-  HttpResponse Static(const std::string& file, const std::string& type) {
+  HttpResponse Static(const std::string& file, const std::string& type) EXCLUDES(static_mu) {
     {
-      std::lock_guard lock(static_mu);
+      MutexLock lock(&static_mu);
       auto it = static_cache.find(file);
       if (it != static_cache.end()) {
         HttpResponse r{200, type, it->second, {{"Cache-Control", "no-cache"}}};
@@ -200,7 +205,7 @@ struct Api::Impl {
     }
     auto content = tls::ReadFile(file);
     if (!content) return HttpResponse::Error(404, "not found");
-    std::lock_guard lock(static_mu);
+    MutexLock lock(&static_mu);
     static_cache[file] = *content;
     return HttpResponse{200, type, *content, {{"Cache-Control", "no-cache"}}};
   }
@@ -377,12 +382,12 @@ struct Api::Impl {
 
   // --- dashboard, fleet, links ---
 
-  HttpResponse Dashboard(const auth::Principal& p) {
+  HttpResponse Dashboard(const auth::Principal& p) EXCLUDES(cache_mu) {
     std::string scope_key;
     for (const auto& s : p.sites) scope_key += s + ",";
     const int64_t now = deps.clock->NowNanos();
     {
-      std::lock_guard lock(cache_mu);
+      MutexLock lock(&cache_mu);
       auto it = dashboard_cache.find(scope_key);
       if (it != dashboard_cache.end() && now - it->second.at < 5'000'000'000LL) {
         return HttpResponse::Json(200, it->second.body);
@@ -431,11 +436,11 @@ struct Api::Impl {
       hours.push_back({{"start_ms", (start + i * hour) / 1'000'000}, {"by_severity", {b[0], b[1], b[2], b[3], b[4]}}});
     }
     json agents{{"up", 0}, {"down", 0}, {"total", 0}};
-    if (auto list = deps.store->ListAgents()) {
+    if (auto list = Registry().ListAgents()) {
       for (const auto& a : *list) {
         if (!p.SeesSite(a.site) || a.revoked) continue;
         agents["total"] = agents["total"].get<int>() + 1;
-        if (a.state == cs::AgentState::kUp) {
+        if (a.state == reg::AgentState::kUp) {
           agents["up"] = agents["up"].get<int>() + 1;
         } else {
           agents["down"] = agents["down"].get<int>() + 1;
@@ -443,7 +448,7 @@ struct Api::Impl {
       }
     }
     json sites = json::array();
-    if (auto list = deps.store->ListSites()) {
+    if (auto list = Registry().ListSites()) {
       for (const auto& s : *list) {
         if (p.SeesSite(s.id)) sites.push_back(SiteJson(s));
       }
@@ -452,15 +457,15 @@ struct Api::Impl {
              {"top_signatures", top(sigs, "signature")}, {"top_sources", top(sources, "ip")},
              {"agents", agents},     {"sites", sites}};
     std::string body = Dump(out);
-    std::lock_guard lock(cache_mu);
+    MutexLock lock(&cache_mu);
     dashboard_cache[scope_key] = {now, body};
     return HttpResponse::Json(200, std::move(body));
   }
 
-  static json SiteJson(const cs::Site& s) {
+  static json SiteJson(const reg::Site& s) {
     return {{"id", s.id},
             {"description", s.description},
-            {"state", cs::LinkStateName(s.link.state)},
+            {"state", reg::LinkStateName(s.link.state)},
             {"since", s.link.since_unix_nanos ? FormatRfc3339(s.link.since_unix_nanos) : ""},
             {"reason", s.link.reason},
             {"rtt_ms", s.link.metrics.rtt_ms},
@@ -472,22 +477,23 @@ struct Api::Impl {
   }
 
   HttpResponse Agents(const auth::Principal& p) {
-    RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto list, deps.store->ListAgents());
+    RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto list, Registry().ListAgents());
     json rows = json::array();
     for (const auto& a : list) {
       if (!p.SeesSite(a.site)) continue;
+      const cs::AgentIngest ingest = deps.store->IngestOf(a.id);
       rows.push_back({{"id", a.id},
                       {"name", a.name},
                       {"site", a.site},
                       {"version", a.version},
-                      {"state", cs::AgentStateName(a.state)},
+                      {"state", reg::AgentStateName(a.state)},
                       {"connected", a.connected},
                       {"revoked", a.revoked},
                       {"last_seen", a.last_seen_unix_nanos ? FormatRfc3339(a.last_seen_unix_nanos) : ""},
                       {"last_seen_ms", a.last_seen_unix_nanos / 1'000'000},
                       {"address", a.address},
-                      {"events_stored", a.events_stored},
-                      {"events_lost", a.events_lost},
+                      {"events_stored", ingest.events_stored},
+                      {"events_lost", ingest.events_lost},
                       {"cpu_percent", a.health.cpu_percent},
                       {"rss_bytes", a.health.rss_bytes},
                       {"queue_depth", a.health.queue_depth},
@@ -498,7 +504,7 @@ struct Api::Impl {
   }
 
   HttpResponse Sites(const auth::Principal& p) {
-    RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto list, deps.store->ListSites());
+    RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto list, Registry().ListSites());
     json rows = json::array();
     for (const auto& s : list) {
       if (p.SeesSite(s.id)) rows.push_back(SiteJson(s));
@@ -520,7 +526,7 @@ struct Api::Impl {
       if (!v) return HttpResponse::Error(400, "to: unix milliseconds expected");
       to = *v;
     }
-    RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto samples, deps.store->LinkHistory(site, from, to, 500));
+    RAMPART_ASSIGN_OR_RETURN_RESPONSE(auto samples, Registry().LinkHistory(site, from, to, 500));
     json rows = json::array();
     for (const auto& s : samples) {
       rows.push_back({{"start_ms", s.start_unix_nanos / 1'000'000},
@@ -530,7 +536,7 @@ struct Api::Impl {
                       {"jitter_ms", s.jitter_ms},
                       {"loss", s.loss_ratio},
                       {"availability", s.availability},
-                      {"worst", cs::LinkStateName(s.worst)}});
+                      {"worst", reg::LinkStateName(s.worst)}});
     }
     return Ok({{"site", site}, {"samples", rows}});
   }
@@ -724,8 +730,8 @@ FeedMessage Api::LinkMessage(const cs::LinkChange& c) {
   json j{{"type", "link"},
          {"site", c.site},
          {"agent", c.agent_id},
-         {"state", c.agent_id.empty() ? cs::LinkStateName(c.to_link) : cs::AgentStateName(c.to_agent)},
-         {"from", c.agent_id.empty() ? cs::LinkStateName(c.from_link) : cs::AgentStateName(c.from_agent)},
+         {"state", c.agent_id.empty() ? reg::LinkStateName(c.to_link) : reg::AgentStateName(c.to_agent)},
+         {"from", c.agent_id.empty() ? reg::LinkStateName(c.from_link) : reg::AgentStateName(c.from_agent)},
          {"time", FormatRfc3339(c.at_unix_nanos)},
          {"reason", c.reason}};
   return {c.site, Dump(j)};

@@ -9,7 +9,6 @@
 
 #include <expected>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "common/util/clock.h"

@@ -14,13 +14,13 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "common/log/log.h"
 #include "common/tls/files.h"
+#include "common/util/mutex.h"
 #include "controller/web/http_internal.h"
 
 namespace rampart::web {
@@ -190,18 +190,18 @@ class ServerImpl final : public HttpsServer {
 
   uint16_t port() const override { return port_; }
 
-  void Publish(FeedMessage message) override {
+  void Publish(FeedMessage message) override EXCLUDES(feeds_mu_) {
     auto text = std::make_shared<const std::string>(std::move(message.json));
     FeedMessage probe{std::move(message.site), {}};
-    std::lock_guard lock(feeds_mu_);
+    MutexLock lock(&feeds_mu_);
     std::erase_if(feeds_, [](const std::shared_ptr<FeedSession>& f) { return f->closed(); });
     for (const auto& f : feeds_) {
       if (f->Wants(probe)) f->Send(text);
     }
   }
 
-  size_t feed_clients() const override {
-    std::lock_guard lock(feeds_mu_);
+  size_t feed_clients() const override EXCLUDES(feeds_mu_) {
+    MutexLock lock(&feeds_mu_);
     return static_cast<size_t>(std::count_if(feeds_.begin(), feeds_.end(), [](const auto& f) { return !f->closed(); }));
   }
 
@@ -212,7 +212,7 @@ class ServerImpl final : public HttpsServer {
       acceptor_.close(ec);
     });
     {
-      std::lock_guard lock(feeds_mu_);
+      MutexLock lock(&feeds_mu_);
       for (const auto& f : feeds_) f->Close();
       feeds_.clear();
     }
@@ -239,8 +239,8 @@ class ServerImpl final : public HttpsServer {
       return std::unexpected(HttpResponse::Error(500, "internal error"));
     }
   }
-  void AddFeed(std::shared_ptr<FeedSession> f) {
-    std::lock_guard lock(feeds_mu_);
+  void AddFeed(std::shared_ptr<FeedSession> f) EXCLUDES(feeds_mu_) {
+    MutexLock lock(&feeds_mu_);
     if (!stopped_) feeds_.push_back(std::move(f));
   }
   std::atomic<size_t>& connections() { return connections_; }
@@ -263,8 +263,8 @@ class ServerImpl final : public HttpsServer {
   FeedAuthorizer authorizer_;
   const std::vector<std::pair<std::string, std::string>> security_headers_;
   std::atomic<size_t> connections_{0};
-  mutable std::mutex feeds_mu_;
-  std::vector<std::shared_ptr<FeedSession>> feeds_;
+  mutable Mutex feeds_mu_;
+  std::vector<std::shared_ptr<FeedSession>> feeds_ GUARDED_BY(feeds_mu_);
   std::atomic<bool> stopped_{false};
   uint16_t port_ = 0;
   ssl::context ssl_ctx_{ssl::context::tls_server};

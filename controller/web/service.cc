@@ -2,18 +2,14 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
-#include <mutex>
-#include <thread>
-#include <variant>
 
 #include "common/config/config.h"
 #include "common/log/log.h"
 #include "common/util/ids.h"
 #include "controller/auth/access.h"
+#include "controller/dispatch/dispatcher.h"
 #include "controller/notify/notify.h"
 #include "controller/store/store.h"
 #include "controller/web/triage.h"
@@ -23,46 +19,22 @@ namespace {
 
 namespace cs = controller_store;
 
-notify::Notification FromAlert(const cs::EventRecord& r) {
-  const auto& s = r.summary;
-  notify::Notification n;
-  n.kind = notify::Notification::Kind::kAlert;
-  n.id = s.id.ToString();
-  n.time_nanos = s.observed_unix_nanos;
-  n.severity = std::clamp(static_cast<int>(s.severity), 1, 4);
-  n.site = s.site;
-  n.agent = s.agent_name.empty() ? s.id.agent_id : s.agent_name;
-  n.signature = s.signature;
-  n.signature_id = s.signature_id;
-  n.category = s.category;
-  n.src_ip = s.src_ip;
-  n.src_port = s.src_port;
-  n.dest_ip = s.dest_ip;
-  n.dest_port = s.dest_port;
-  n.proto = s.proto;
-  n.eve_json = r.eve_json;
-  return n;
-}
+// The live feed: what dispatch hands it goes to the feed's sessions.
+class Feed final : public dispatch::Consumer {
+ public:
+  explicit Feed(HttpsServer& server) : server_(server) {}
+  void OnAlert(const cs::EventRecord& alert) override { server_.Publish(Api::AlertMessage(alert.summary)); }
+  void OnLinkChange(const cs::LinkChange& change) override { server_.Publish(Api::LinkMessage(change)); }
 
-notify::Notification FromLink(const cs::LinkChange& c) {
-  notify::Notification n;
-  n.kind = notify::Notification::Kind::kLink;
-  n.id = c.event.agent_id.empty() ? NewUuidV7(c.at_unix_nanos) : c.event.ToString();
-  n.time_nanos = c.at_unix_nanos;
-  n.site = c.site;
-  n.agent = c.agent_id;
-  n.link = c.agent_id.empty() ? c.site : c.agent_id;
-  n.link_state = std::string(c.agent_id.empty() ? cs::LinkStateName(c.to_link) : cs::AgentStateName(c.to_agent));
-  n.severity = (n.link_state == "down" || n.link_state == "unreachable") ? 2 : 3;
-  n.signature = (c.agent_id.empty() ? "WAN link " : "Agent ") + n.link + " " + n.link_state +
-                (c.reason.empty() ? "" : ": " + c.reason);
-  return n;
-}
+ private:
+  HttpsServer& server_;
+};
 
 class WebServiceImpl final : public WebService {
  public:
-  WebServiceImpl(const WebOptions& options, cs::Store& store, notify::Notifier* notifier)
-      : options_(options), store_(store), notifier_(notifier) {}
+  WebServiceImpl(const WebOptions& options, cs::Store& store, notify::Notifier* notifier,
+                 dispatch::Dispatcher* dispatcher)
+      : options_(options), store_(store), notifier_(notifier), dispatcher_(dispatcher) {}
   ~WebServiceImpl() override { Stop(); }
 
   Status Init() {
@@ -87,93 +59,33 @@ class WebServiceImpl final : public WebService {
     RAMPART_ASSIGN_OR_RETURN(server_, HttpsServer::Start(
                                           options_.server, [api](const HttpRequest& r) { return api->Handle(r); },
                                           [api](const HttpRequest& r) { return api->AuthorizeFeed(r); }));
-    dispatcher_ = std::thread([this] { Dispatch(); });
-    alerts_sub_ = store_.Subscribe({.kinds = {cs::EventKind::kAlert}}, [this](const cs::EventRecord& r) {
-      Enqueue(Item{r});
-    });
-    links_sub_ = store_.SubscribeLinkChanges([this](const cs::LinkChange& c) { Enqueue(Item{c}); });
+    if (dispatcher_) {
+      feed_ = std::make_unique<Feed>(*server_);
+      dispatcher_->AddConsumer(feed_.get());
+    }
     return Status::Ok();
   }
 
   uint16_t port() const override { return server_ ? server_->port() : 0; }
 
   void Stop() override {
-    alerts_sub_.Cancel();
-    links_sub_.Cancel();
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (dispatcher_.joinable()) dispatcher_.join();
+    if (stopped_) return;
+    stopped_ = true;
+    if (feed_) dispatcher_->RemoveConsumer(feed_.get());
     if (server_) server_->Stop();
   }
 
  private:
-  using Item = std::variant<cs::EventRecord, cs::LinkChange>;
-
-  void Enqueue(Item item) {
-    {
-      std::lock_guard lock(mu_);
-      if (queue_.size() >= options_.max_queued) {
-        ++dropped_;
-        return;
-      }
-      queue_.push_back(std::move(item));
-    }
-    cv_.notify_one();
-  }
-
-  void Dispatch() {
-    int64_t last_drop_log = 0;
-    for (;;) {
-      std::deque<Item> batch;
-      uint64_t dropped = 0;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_ && queue_.empty()) return;
-        batch.swap(queue_);
-        dropped = dropped_;
-      }
-      if (dropped && MonotonicNanos() - last_drop_log > 10'000'000'000LL) {
-        log::Warn("web", "events dropped from the feed and notification queue", {{"dropped_total", dropped}});
-        last_drop_log = MonotonicNanos();
-      }
-      for (const Item& item : batch) {
-        notify::Notification n;
-        if (const auto* r = std::get_if<cs::EventRecord>(&item)) {
-          server_->Publish(Api::AlertMessage(r->summary));
-          n = FromAlert(*r);
-        } else {
-          const auto& c = std::get<cs::LinkChange>(item);
-          server_->Publish(Api::LinkMessage(c));
-          n = FromLink(c);
-        }
-        if (notifier_) {
-          if (auto s = notifier_->Submit(n); !s) {
-            log::Error("web", "cannot queue notification", {{"id", n.id}, {"error", s.error()}});
-          }
-        }
-      }
-    }
-  }
-
   const WebOptions options_;
   cs::Store& store_;
   notify::Notifier* notifier_;
+  dispatch::Dispatcher* dispatcher_;
   std::unique_ptr<auth::AccessControl> access_;
   std::unique_ptr<TriageStore> triage_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpsServer> server_;
-  cs::Subscription alerts_sub_, links_sub_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;
-  uint64_t dropped_ = 0;
-  bool stopping_ = false;
-  std::thread dispatcher_;
+  std::unique_ptr<Feed> feed_;
+  bool stopped_ = false;  // Stop() runs on the thread that owns the service.
 };
 
 }  // namespace
@@ -201,8 +113,8 @@ void ReadOptions(config::Section s, WebOptions* out) {
 }
 
 Result<std::unique_ptr<WebService>> WebService::Start(const WebOptions& options, cs::Store& store,
-                                                      notify::Notifier* notifier) {
-  auto service = std::make_unique<WebServiceImpl>(options, store, notifier);
+                                                      notify::Notifier* notifier, dispatch::Dispatcher* dispatcher) {
+  auto service = std::make_unique<WebServiceImpl>(options, store, notifier, dispatcher);
   RAMPART_RETURN_IF_ERROR(service->Init());
   return std::unique_ptr<WebService>(std::move(service));
 }

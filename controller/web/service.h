@@ -1,12 +1,12 @@
 #pragma once
 // The controller's web side, wired: the HTTPS server, the API and UI, the
-// users database, triage state, the live feed (new alerts and link changes
-// from the store's subscriptions) and the hand-off of the same events to
-// the notifier's routing. controller/runtime starts one of these.
+// users database, triage state, and the live feed, which is one consumer of
+// controller/dispatch (new alerts and link changes). controller/runtime
+// starts one of these when `web` is configured; notifications do not depend
+// on it (dispatch hands them to the notifier either way).
 //
-// Threads: the store calls the subscriptions on its writer thread; they
-// only queue. One dispatcher thread publishes to the feed and submits to the
-// notifier (whose Submit syncs RocksDB), so the writer never waits on them.
+// Threads: the dispatcher thread publishes to the feed (non-blocking); the
+// server's I/O threads run the API.
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +20,9 @@
 namespace rampart::config {
 class Section;
 }
+namespace rampart::dispatch {
+class Dispatcher;
+}
 
 namespace rampart::web {
 
@@ -28,9 +31,6 @@ struct WebOptions {
   ServerOptions server;
   ApiOptions api;
   std::string data_dir;  // <controller data_dir>: auth/ and web/ go below it.
-  // Events queued for the feed and notifications before new ones are
-  // dropped (counted and logged): bounds memory when targets are slow.
-  size_t max_queued = 100000;
 };
 
 // Reads `web:` (address, port, cert_file, key_file, threads, ui_dir, ...).
@@ -43,12 +43,15 @@ std::string DefaultUiDir();
 
 class WebService {
  public:
-  // `store` must outlive the service; `notifier` may be null.
+  // `store` (and its registry) must outlive the service. `notifier` may be
+  // null (the settings page then lists no targets). The live feed is added
+  // to `dispatcher` as a consumer; null: no live feed. The dispatcher must
+  // outlive the service.
   static Result<std::unique_ptr<WebService>> Start(const WebOptions& options, controller_store::Store& store,
-                                                   notify::Notifier* notifier);
+                                                   notify::Notifier* notifier, dispatch::Dispatcher* dispatcher);
   virtual ~WebService() = default;
   virtual uint16_t port() const = 0;
-  // Cancels the subscriptions, drains the dispatcher, stops the server.
+  // Leaves the dispatcher (the feed hears nothing more), stops the server.
   virtual void Stop() = 0;
 };
 

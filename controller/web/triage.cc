@@ -1,9 +1,9 @@
 #include "controller/web/triage.h"
 
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/rocks/rocks.h"
+#include "common/util/mutex.h"
 
 namespace rampart::web {
 namespace {
@@ -64,7 +64,7 @@ class TriageStoreImpl final : public TriageStore {
   }
 
   Status Apply(const std::vector<std::string>& ids, const TriageChange& c, const std::string& user,
-               int64_t now) override {
+               int64_t now) override EXCLUDES(mu_) {
     if (ids.empty() || ids.size() > 1000) return InvalidArgumentError("give 1 to 1000 alert ids");
     if (c.action != "ack" && c.action != "assign" && c.action != "close" && c.action != "reopen" &&
         c.action != "comment") {
@@ -75,7 +75,7 @@ class TriageStoreImpl final : public TriageStore {
     if (c.comment.size() > 4000 || c.reason.size() > 500 || c.assignee.size() > 64) {
       return InvalidArgumentError("comment, reason or assignee is too long");
     }
-    std::lock_guard lock(mu_);  // Read-modify-write of several records.
+    MutexLock lock(&mu_);  // Read-modify-write of several records.
     RAMPART_ASSIGN_OR_RETURN(auto current, GetMany(ids));
     rocksdb::WriteBatch batch;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -104,7 +104,7 @@ class TriageStoreImpl final : public TriageStore {
  private:
   std::unique_ptr<rocks::Database> db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  std::mutex mu_;
+  Mutex mu_;  // Serialises Apply's read-modify-write (of records, not members).
 };
 
 }  // namespace

@@ -32,11 +32,11 @@ struct Fixture {
     o.path = dir + "/store";
     o.sync = false;
     store = std::move(*cs::Store::Open(o));
-    (void)store->CreateSite({.id = "site-f"});
-    cs::Agent a;
+    (void)store->registry().CreateSite({.id = "site-f"});
+    rampart::registry::Agent a;
     a.id = "a-fuzz";
     a.site = "site-f";
-    (void)store->PutAgentIdentity(a);
+    (void)store->registry().PutAgentIdentity(a);
     ca = *rampart::tls::CreateCertificateAuthority("fuzz CA", std::chrono::hours(1));
   }
   ~Fixture() {
@@ -92,10 +92,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (m.has_batch()) Ingest(m.mutable_batch());
       if (m.has_hello()) (void)cs::WriterOf(*F().store).OpenAgent("a-fuzz", m.hello().last_sequence());
       if (m.has_heartbeat()) {
-        cs::AgentHealth h;
+        rampart::registry::AgentHealth h;
         h.queue_depth = m.heartbeat().queue_depth();
         h.cpu_percent = m.heartbeat().cpu_percent();
-        (void)F().store->UpdateAgentHealth("a-fuzz", h, m.heartbeat().version());
+        (void)F().store->registry().UpdateAgentHealth("a-fuzz", h, m.heartbeat().version());
       }
       break;
     }
@@ -105,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       rampart::tls::SignOptions so;
       so.common_name = "a-fuzz";
       (void)rampart::tls::SignCsr(F().ca, r.csr_pem(), so);
-      (void)F().store->ConsumeToken(std::string(64, 'f'), "a-fuzz");
+      (void)F().store->registry().ConsumeToken(std::string(64, 'f'), "a-fuzz");
       break;
     }
     default: {

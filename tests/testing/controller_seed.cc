@@ -92,19 +92,19 @@ void Fill(rampart::v1::Event* e, const SeedAlert& a, uint64_t seq, int64_t t, st
 
 Status SeedAgent(cs::Store& store, const std::string& site, const std::string& agent_id,
                  const std::string& agent_name) {
-  cs::Site s;
+  registry::Site s;
   s.id = site;
   s.description = site;
   s.created_unix_nanos = WallNanos();
-  if (auto st = store.CreateSite(s); !st.ok() && st.code() != StatusCode::kAlreadyExists) return st;
-  cs::Agent a;
+  if (auto st = store.registry().CreateSite(s); !st.ok() && st.code() != StatusCode::kAlreadyExists) return st;
+  registry::Agent a;
   a.id = agent_id;
   a.name = agent_name;
   a.site = site;
   a.version = "rampart-agent 0.1.0";
   a.enrolled_unix_nanos = WallNanos();
   a.certificate_serial = "01";
-  return store.PutAgentIdentity(a);
+  return store.registry().PutAgentIdentity(a);
 }
 
 Result<std::vector<cs::EventId>> SeedAlerts(cs::Store& store, const std::vector<SeedAlert>& alerts) {

@@ -14,6 +14,7 @@
 
 #include "common/util/clock.h"
 #include "controller/auth/access.h"
+#include "controller/dispatch/dispatcher.h"
 #include "controller/store/store.h"
 #include "controller/web/service.h"
 #include "tests/testing/controller_seed.h"
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     // Two hours of 10 s link samples: a daily-looking RTT curve; one site
     // loses packets for a while, one is down now.
     for (int i = 0; i < 720; ++i) {
-      cs::LinkSample p;
+      rampart::registry::LinkSample p;
       p.start_unix_nanos = now - 2 * hour + i * 10'000'000'000LL;
       p.duration_nanos = 10'000'000'000LL;
       p.rtt_ms_avg = 8 + 4 * k + 3 * std::sin(i / 40.0) + (i % 7);
@@ -74,18 +75,18 @@ int main(int argc, char** argv) {
       p.jitter_ms = 1.5;
       p.loss_ratio = (k == 2 && i > 400 && i < 460) ? 0.15 : (i % 97 == 0 ? 0.02 : 0);
       p.availability = (k == 3 && i > 690) ? 0 : 1;
-      p.worst = p.availability == 0 ? cs::LinkState::kDown : p.loss_ratio > 0.1 ? cs::LinkState::kDegraded : cs::LinkState::kUp;
-      (void)st.AppendLinkSample(site, p);
+      p.worst = p.availability == 0 ? rampart::registry::LinkState::kDown : p.loss_ratio > 0.1 ? rampart::registry::LinkState::kDegraded : rampart::registry::LinkState::kUp;
+      (void)st.registry().AppendLinkSample(site, p);
     }
-    cs::SiteLink link;
-    link.state = k == 3 ? cs::LinkState::kDown : k == 2 ? cs::LinkState::kDegraded : cs::LinkState::kUp;
+    rampart::registry::SiteLink link;
+    link.state = k == 3 ? rampart::registry::LinkState::kDown : k == 2 ? rampart::registry::LinkState::kDegraded : rampart::registry::LinkState::kUp;
     link.since_unix_nanos = now - (k == 3 ? 5 : 90) * 60'000'000'000LL;
     link.reason = k == 3 ? "no agent answered for 6s" : k == 2 ? "loss 15% >= 10%" : "";
     link.metrics.rtt_ms = 8 + 4 * k;
     link.metrics.loss_ratio = k == 2 ? 0.15 : 0;
     link.availability_24h = k == 3 ? 0.962 : 0.9993;
-    (void)st.SetSiteLink(site, link);
-    (void)st.SetAgentState(std::string("agent-") + site, k == 3 ? cs::AgentState::kUnreachable : cs::AgentState::kUp,
+    (void)st.registry().SetSiteLink(site, link);
+    (void)st.registry().SetAgentState(std::string("agent-") + site, k == 3 ? rampart::registry::AgentState::kUnreachable : rampart::registry::AgentState::kUp,
                            now - hour);
     ++k;
   }
@@ -116,7 +117,10 @@ int main(int argc, char** argv) {
   wo.api.ui_dir = argv[4];
   const std::string cert_path = argv[2];
   wo.api.crl_file = cert_path.substr(0, cert_path.rfind('/') + 1) + "ca.crl";
-  auto svc = rampart::web::WebService::Start(wo, st, nullptr);
+  // The live feed hears of new alerts and link changes through dispatch.
+  auto dispatcher = rampart::dispatch::Dispatcher::Start({}, st);
+  if (!dispatcher) return Fail(dispatcher.error());
+  auto svc = rampart::web::WebService::Start(wo, st, nullptr, dispatcher->get());
   if (!svc) return Fail(svc.error());
   std::printf("ready %u\n", (*svc)->port());
   std::fflush(stdout);
@@ -142,8 +146,8 @@ int main(int argc, char** argv) {
       cs::LinkChange c;
       std::string state;
       in >> c.site >> state;
-      c.from_link = cs::LinkState::kUp;
-      c.to_link = state == "down" ? cs::LinkState::kDown : cs::LinkState::kUp;
+      c.from_link = rampart::registry::LinkState::kUp;
+      c.to_link = state == "down" ? rampart::registry::LinkState::kDown : rampart::registry::LinkState::kUp;
       c.at_unix_nanos = rampart::WallNanos();
       if (auto s = st.RecordLinkChange(c); !s.ok()) return Fail(s);
       std::printf("linked\n");

@@ -32,6 +32,7 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace cs = controller_store;
+namespace reg = registry;
 
 constexpr auto kWait = std::chrono::seconds(30);
 
@@ -101,7 +102,7 @@ class TransportTest : public ::testing::Test {
     fleet::Options fo;
     fo.pki_dir = dir_.File("pki");
     fo.agent_certificate_validity = cert_validity_;
-    auto fleet = fleet::Fleet::Open(fo, *store_);
+    auto fleet = fleet::Fleet::Open(fo, store_->registry());
     ASSERT_TRUE(fleet.has_value()) << fleet.error();
     fleet_ = std::move(*fleet);
     links::Options lo;
@@ -110,7 +111,7 @@ class TransportTest : public ::testing::Test {
     lo.dead_after = std::chrono::milliseconds(2000);
     lo.clear_after = std::chrono::milliseconds(1000);
     lo.evaluate_every = std::chrono::milliseconds(200);
-    auto links = links::Monitor::Start(lo, *store_);
+    auto links = links::Monitor::Start(lo, store_->registry(), *store_);
     ASSERT_TRUE(links.has_value()) << links.error();
     links_ = std::move(*links);
     reflector_port_ = links_->reflector_port();
@@ -121,7 +122,7 @@ class TransportTest : public ::testing::Test {
     ingest::Options io;
     io.listen = "127.0.0.1:" + std::to_string(port_);
     io.heartbeat_interval = std::chrono::seconds(1);
-    auto server = ingest::Server::Start(io, *store_, *fleet_, links_.get());
+    auto server = ingest::Server::Start(io, store_->registry(), *store_, *fleet_, links_.get());
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(*server);
     port_ = server_->port();
@@ -190,8 +191,7 @@ class TransportTest : public ::testing::Test {
   }
 
   uint64_t Stored(const Agent& a) {
-    auto agent = store_->GetAgent(a.identity.agent_id);
-    return agent.has_value() ? agent->events_stored : 0;
+    return store_->IngestOf(a.identity.agent_id).events_stored;
   }
 
   // Every stored event of the agent, checked for sequences 1..n exactly once
@@ -234,26 +234,26 @@ TEST_F(TransportTest, EnrolsAndStreamsEverythingExactlyOnce) {
   ASSERT_TRUE(Eventually([&] { return Stored(a) == 5000; })) << Stored(a);
   ASSERT_TRUE(Eventually([&] { return a.spool->Stats().depth == 0; }));
   ExpectExactlyOnce(a, 5000);
-  auto agent = store_->GetAgent(a.identity.agent_id);
+  EXPECT_EQ(store_->IngestOf(a.identity.agent_id).stored_through, 5000u);
+  auto agent = store_->registry().GetAgent(a.identity.agent_id);
   ASSERT_TRUE(agent.has_value());
-  EXPECT_EQ(agent->stored_through, 5000u);
   EXPECT_EQ(agent->name, "host1");
   // Heartbeats carry health; probes make the agent and its site "up".
   ASSERT_TRUE(Eventually([&] {
-    auto ag = store_->GetAgent(a.identity.agent_id);
-    return ag.has_value() && ag->health.reported_unix_nanos > 0 && ag->state == cs::AgentState::kUp &&
+    auto ag = store_->registry().GetAgent(a.identity.agent_id);
+    return ag.has_value() && ag->health.reported_unix_nanos > 0 && ag->state == reg::AgentState::kUp &&
            ag->health.link.rtt_ms > 0;
   }));
-  agent = store_->GetAgent(a.identity.agent_id);
+  agent = store_->registry().GetAgent(a.identity.agent_id);
   EXPECT_EQ(agent->version, "test-agent");
   EXPECT_GT(agent->health.rss_bytes, 0u);
   EXPECT_TRUE(agent->connected);
   // The site follows its agents' states, recorded just after them.
-  EXPECT_TRUE(Eventually([&] { return store_->GetSite("site-a")->link.state == cs::LinkState::kUp; }));
+  EXPECT_TRUE(Eventually([&] { return store_->registry().GetSite("site-a")->link.state == reg::LinkState::kUp; }));
   ASSERT_TRUE(Eventually([&] { return a.shipper->Stats().probes_received > 0; }));
   // A clean stop says goodbye: "stopped", not "down".
   a.shipper->Stop(std::chrono::seconds(2));
-  ASSERT_TRUE(Eventually([&] { return store_->GetAgent(a.identity.agent_id)->state == cs::AgentState::kStopped; }));
+  ASSERT_TRUE(Eventually([&] { return store_->registry().GetAgent(a.identity.agent_id)->state == reg::AgentState::kStopped; }));
 }
 
 // The agent's spool, recording how many events the shipper asked for in
@@ -460,7 +460,7 @@ TEST_F(TransportTest, RevocationEndsTheLiveStreamAndRefusesReconnects) {
   EXPECT_EQ(Stored(a), 10u);
   EXPECT_THAT(a.shipper->Stats().last_error, HasSubstr("revoked"));
   EXPECT_GE(server_->counters().streams_refused, 1u);
-  EXPECT_EQ(store_->GetAgent(a.identity.agent_id)->state, cs::AgentState::kRevoked);
+  EXPECT_EQ(store_->registry().GetAgent(a.identity.agent_id)->state, reg::AgentState::kRevoked);
 }
 
 TEST_F(TransportTest, TheAgentPortSpeaksOnlyTls13) {
@@ -481,11 +481,11 @@ TEST_F(TransportTest, CertificatesAreRenewedBeforeTheyExpire) {
   StartController();
   Agent& a = NewAgent("site-a");
   const std::string first = a.identity.certificate_pem;
-  const std::string serial = store_->GetAgent(a.identity.agent_id)->certificate_serial;
+  const std::string serial = store_->registry().GetAgent(a.identity.agent_id)->certificate_serial;
   StartShipper(a);
   Append(a, 0, 5);
   ASSERT_TRUE(Eventually([&] { return Stored(a) == 5; }));
-  ASSERT_TRUE(Eventually([&] { return store_->GetAgent(a.identity.agent_id)->certificate_serial != serial; }));
+  ASSERT_TRUE(Eventually([&] { return store_->registry().GetAgent(a.identity.agent_id)->certificate_serial != serial; }));
   auto reloaded = ship::LoadIdentity(a.dir);
   ASSERT_TRUE(reloaded.has_value()) << reloaded.error();
   EXPECT_NE(reloaded->certificate_pem, first);
@@ -493,7 +493,7 @@ TEST_F(TransportTest, CertificatesAreRenewedBeforeTheyExpire) {
 }
 
 TEST_F(TransportTest, AdminSocketCreatesTokensAndRevokes) {
-  auto admin_server = fleet::AdminServer::Start(dir_.File("admin.sock"), fleet_.get(), *store_);
+  auto admin_server = fleet::AdminServer::Start(dir_.File("admin.sock"), fleet_.get(), store_->registry(), *store_);
   ASSERT_TRUE(admin_server.has_value()) << admin_server.error();
   auto client = fleet::AdminClient::Create(dir_.File("admin.sock"));
   EXPECT_EQ(std::filesystem::status(dir_.File("admin.sock")).permissions() & std::filesystem::perms::others_all,
@@ -517,7 +517,7 @@ TEST_F(TransportTest, AdminSocketCreatesTokensAndRevokes) {
   EXPECT_THAT(*sites, HasSubstr("site-x"));
   EXPECT_THAT(*client->List(fleet::ListWhat::kTokens), HasSubstr("\"used\":true"));
   ASSERT_TRUE(client->RevokeAgent(id->agent_id, "test").ok());
-  EXPECT_TRUE(store_->GetAgent(id->agent_id)->revoked);
+  EXPECT_TRUE(store_->registry().GetAgent(id->agent_id)->revoked);
   EXPECT_EQ(client->RevokeAgent("a-nobody", "").code(), StatusCode::kNotFound);
   (*admin_server)->Shutdown(std::chrono::seconds(1));
   auto down = fleet::AdminClient::Create(dir_.File("admin.sock"))->List(fleet::ListWhat::kSites);

@@ -22,6 +22,7 @@
 #include "common/tls/files.h"
 #include "common/tls/pki.h"
 #include "controller/auth/access.h"
+#include "controller/dispatch/dispatcher.h"
 #include "controller/store/store.h"
 #include "controller/web/service.h"
 #include "tests/testing/controller_seed.h"
@@ -165,7 +166,11 @@ class WebTest : public ::testing::Test {
     wo.server.key_file = dir_.File("server.key");
     wo.api.ui_dir = dir_.File("ui");
     testing::WriteTextFile(dir_.File("ui/index.html"), "<!DOCTYPE html><title>Rampart</title>");
-    auto svc = WebService::Start(wo, *store_, nullptr);
+    // The live feed is a consumer of dispatch, as in the controller.
+    auto dispatcher = dispatch::Dispatcher::Start({}, *store_);
+    ASSERT_TRUE(dispatcher.has_value()) << dispatcher.error();
+    dispatcher_ = std::move(*dispatcher);
+    auto svc = WebService::Start(wo, *store_, nullptr, dispatcher_.get());
     ASSERT_TRUE(svc.has_value()) << svc.error();
     service_ = std::move(*svc);
   }
@@ -178,6 +183,7 @@ class WebTest : public ::testing::Test {
   testing::ScopedTempDir dir_{"web"};
   std::string ca_;
   std::unique_ptr<cs::Store> store_;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   std::unique_ptr<WebService> service_;
   std::vector<cs::EventId> ids_;
 };

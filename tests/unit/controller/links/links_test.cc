@@ -59,8 +59,8 @@ class EvaluatorTest : public ::testing::Test {
     }
     return all;
   }
-  cs::LinkState Site(const std::string& s) { return eval_.sites()[s].state; }
-  cs::AgentState Agent(const std::string& a) { return eval_.agents()[a].state; }
+  reg::LinkState Site(const std::string& s) { return eval_.sites()[s].state; }
+  reg::AgentState Agent(const std::string& a) { return eval_.agents()[a].state; }
 
   Evaluator eval_;
   int64_t now_ = 1000 * kSec;
@@ -71,9 +71,9 @@ class EvaluatorTest : public ::testing::Test {
 
 TEST_F(EvaluatorTest, AgentsAndSitesComeUp) {
   Run(3, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kUp);
-  EXPECT_EQ(Site("site-b"), cs::LinkState::kUp);
-  EXPECT_EQ(Agent("a1"), cs::AgentState::kUp);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kUp);
+  EXPECT_EQ(Site("site-b"), reg::LinkState::kUp);
+  EXPECT_EQ(Agent("a1"), reg::AgentState::kUp);
 }
 
 TEST_F(EvaluatorTest, ACutTakesTheSiteDownWithinTheDeadlineAndBackUp) {
@@ -84,73 +84,73 @@ TEST_F(EvaluatorTest, ACutTakesTheSiteDownWithinTheDeadlineAndBackUp) {
   for (int s = 1; s <= 12 && down_after < 0; ++s) {
     auto c = Run(1, {"b1"});
     changes.insert(changes.end(), c.begin(), c.end());
-    if (Site("site-a") == cs::LinkState::kDown) down_after = s;
+    if (Site("site-a") == reg::LinkState::kDown) down_after = s;
   }
   ASSERT_GT(down_after, 0);
   EXPECT_LE(down_after, 6);
-  EXPECT_EQ(Site("site-b"), cs::LinkState::kUp);
-  EXPECT_EQ(Agent("a1"), cs::AgentState::kUnreachable);
-  EXPECT_EQ(Agent("a2"), cs::AgentState::kUnreachable);
+  EXPECT_EQ(Site("site-b"), reg::LinkState::kUp);
+  EXPECT_EQ(Agent("a1"), reg::AgentState::kUnreachable);
+  EXPECT_EQ(Agent("a2"), reg::AgentState::kUnreachable);
   bool site_event = false;
   for (const auto& c : changes) {
-    if (c.agent_id.empty() && c.site == "site-a" && c.to_link == cs::LinkState::kDown) site_event = true;
+    if (c.agent_id.empty() && c.site == "site-a" && c.to_link == reg::LinkState::kDown) site_event = true;
   }
   EXPECT_TRUE(site_event);
   // The link returns: up only after clear_after of answers.
   Run(2, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kDown);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kDown);
   Run(3, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kUp);
-  EXPECT_EQ(Agent("a1"), cs::AgentState::kUp);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kUp);
+  EXPECT_EQ(Agent("a1"), reg::AgentState::kUp);
 }
 
 TEST_F(EvaluatorTest, TheOutageItselfDoesNotDegradeTheLinkAfterwards) {
   Run(5, {"a1", "a2", "b1"});
   Run(3, {"b1"});  // A short cut: the window still holds probes from before it.
-  cs::LinkMetrics lossy;
+  reg::LinkMetrics lossy;
   lossy.loss_ratio = 0.6;  // What an agent measured across the outage.
   eval_.Measured("a1", lossy, now_);
   Run(5, {"b1"});
-  ASSERT_EQ(Site("site-a"), cs::LinkState::kDown);
+  ASSERT_EQ(Site("site-a"), reg::LinkState::kDown);
   Run(4, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kUp);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kUp);
   eval_.Measured("a1", lossy, now_);  // A report still covering the outage.
   Run(3, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kUp);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kUp);
 }
 
 TEST_F(EvaluatorTest, ASilentAgentIsAgentDownWhileItsSiteAnswers) {
   Run(5, {"a1", "a2", "b1"});
   auto changes = Run(8, {"a1", "b1"});
-  EXPECT_EQ(Agent("a2"), cs::AgentState::kDown);
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kUp);
+  EXPECT_EQ(Agent("a2"), reg::AgentState::kDown);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kUp);
   for (const auto& c : changes) {
-    EXPECT_FALSE(c.agent_id.empty() && c.to_link == cs::LinkState::kDown) << "the link did not go down";
+    EXPECT_FALSE(c.agent_id.empty() && c.to_link == reg::LinkState::kDown) << "the link did not go down";
   }
 }
 
 TEST_F(EvaluatorTest, LossDegradesWithoutDownAndClearsWithHysteresis) {
   Run(5, {"a1", "a2", "b1"});
   Run(12, {"a1", "a2", "b1"}, 0.2);
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kDegraded);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kDegraded);
   // Between the clear and raise thresholds: stays degraded.
   Run(30, {"a1", "a2", "b1"}, 0.06);
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kDegraded);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kDegraded);
   // Clean again: up only after the window empties and clear_for passes.
   Run(5, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kDegraded);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kDegraded);
   Run(25, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-a"), cs::LinkState::kUp);
+  EXPECT_EQ(Site("site-a"), reg::LinkState::kUp);
 }
 
 TEST_F(EvaluatorTest, AgentReportedLossCountsToo) {
   Run(5, {"a1", "a2", "b1"});
-  cs::LinkMetrics m;
+  reg::LinkMetrics m;
   m.loss_ratio = 0.3;
   m.rtt_ms = 40;
   eval_.Measured("b1", m, now_);
   Run(2, {"a1", "a2", "b1"});
-  EXPECT_EQ(Site("site-b"), cs::LinkState::kDegraded);
+  EXPECT_EQ(Site("site-b"), reg::LinkState::kDegraded);
   EXPECT_NEAR(eval_.sites()["site-b"].metrics.rtt_ms, 40, 1e-9);
 }
 
@@ -158,12 +158,12 @@ TEST_F(EvaluatorTest, GoodbyeIsStoppedNotDown) {
   Run(5, {"a1", "a2", "b1"});
   eval_.agents()["a2"].goodbye = true;
   Run(8, {"a1", "b1"});
-  EXPECT_EQ(Agent("a2"), cs::AgentState::kStopped);
+  EXPECT_EQ(Agent("a2"), reg::AgentState::kStopped);
   // The only agent of a site stopping cleanly does not take its link down.
   eval_.agents()["b1"].goodbye = true;
   Run(8, {"a1"});
-  EXPECT_EQ(Agent("b1"), cs::AgentState::kStopped);
-  EXPECT_NE(Site("site-b"), cs::LinkState::kDown);
+  EXPECT_EQ(Agent("b1"), reg::AgentState::kStopped);
+  EXPECT_NE(Site("site-b"), reg::LinkState::kDown);
 }
 
 TEST_F(EvaluatorTest, ReplayedProbesAreRefused) {

@@ -65,14 +65,14 @@ class StoreTest : public ::testing::Test {
     store_ = std::move(*s);
   }
   void Enrol(const std::string& agent, const std::string& site) {
-    if (!store_->GetSite(site).has_value()) {
-      ASSERT_TRUE(store_->CreateSite({.id = site}).ok());
+    if (!store_->registry().GetSite(site).has_value()) {
+      ASSERT_TRUE(store_->registry().CreateSite({.id = site}).ok());
     }
-    Agent a;
+    registry::Agent a;
     a.id = agent;
     a.name = agent + "-host";
     a.site = site;
-    ASSERT_TRUE(store_->PutAgentIdentity(a).ok());
+    ASSERT_TRUE(store_->registry().PutAgentIdentity(a).ok());
   }
   Result<IngestResult> Ingest(const std::string& agent, std::vector<rampart::v1::Event> events,
                               std::vector<SequenceRange> gone = {}) {
@@ -236,10 +236,9 @@ TEST_F(StoreTest, IngestIsIdempotentAcrossRetriesAndReopen) {
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->size(), 4u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*all)[i].summary.id.sequence, i + 1);
-  auto agent = store_->GetAgent("a1");
-  ASSERT_TRUE(agent.has_value());
-  EXPECT_EQ(agent->events_stored, 4u);
-  EXPECT_EQ(agent->stored_through, 4u);
+  const AgentIngest agent = store_->IngestOf("a1");
+  EXPECT_EQ(agent.events_stored, 4u);
+  EXPECT_EQ(agent.stored_through, 4u);
   // Index entries are not duplicated either.
   Query q;
   q.limit = 1000;
@@ -292,10 +291,9 @@ TEST_F(StoreTest, WriterShardsKeepEveryAgentExactlyOnceAndTheCatalogueSummed) {
   ASSERT_EQ(sigs->size(), 3u);
   EXPECT_EQ(sigs->front().signature.rfind("ET TEST signature 5", 0), 0u);
   for (int a = 0; a < kAgents; ++a) {
-    auto agent = store_->GetAgent("s" + std::to_string(a));
-    ASSERT_TRUE(agent.has_value());
-    EXPECT_EQ(agent->events_stored, uint64_t{kBatches} * kPerBatch);
-    EXPECT_EQ(agent->stored_through, uint64_t{kBatches} * kPerBatch);
+    const AgentIngest agent = store_->IngestOf("s" + std::to_string(a));
+    EXPECT_EQ(agent.events_stored, uint64_t{kBatches} * kPerBatch);
+    EXPECT_EQ(agent.stored_through, uint64_t{kBatches} * kPerBatch);
   }
 }
 
@@ -335,7 +333,7 @@ TEST_F(StoreTest, GoneRangesCloseGapsAndCountLoss) {
   r = Ingest("a1", {MakeEvent(6, false, kBase)});
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->stored_through, 9u);
-  EXPECT_EQ(store_->GetAgent("a1")->events_lost, 5u);
+  EXPECT_EQ(store_->IngestOf("a1").events_lost, 5u);
 }
 
 TEST_F(StoreTest, RejectsBadEventsAndUnknownAgents) {
@@ -624,97 +622,6 @@ TEST_F(StoreTest, SubscribersSeeNewAlertsAfterTheyAreStored) {
   EXPECT_EQ(got.size(), 1u);
 }
 
-TEST_F(StoreTest, TokensAreConsumedOnceAndExpire) {
-  ASSERT_TRUE(store_->CreateSite({.id = "site-a"}).ok());
-  EXPECT_EQ(store_->CreateSite({.id = "site-a"}).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->CreateSite({.id = "Bad Site"}).code(), StatusCode::kInvalidArgument);
-  Token t;
-  t.sha256 = std::string(64, 'a');
-  t.site = "site-a";
-  t.created_unix_nanos = clock_.NowNanos();
-  t.expires_unix_nanos = clock_.NowNanos() + 60 * kSec;
-  ASSERT_TRUE(store_->PutToken(t).ok());
-  Token expired = t;
-  expired.sha256 = std::string(64, 'b');
-  expired.expires_unix_nanos = clock_.NowNanos() - 1;
-  ASSERT_TRUE(store_->PutToken(expired).ok());
-  Token orphan = t;
-  orphan.site = "nowhere";
-  EXPECT_EQ(store_->PutToken(orphan).code(), StatusCode::kNotFound);
-
-  auto used = store_->ConsumeToken(t.sha256, "agent-1");
-  ASSERT_TRUE(used.has_value());
-  EXPECT_EQ(used->site, "site-a");
-  auto again = store_->ConsumeToken(t.sha256, "agent-2");
-  ASSERT_FALSE(again.has_value());
-  EXPECT_EQ(again.error().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(store_->ConsumeToken(expired.sha256, "agent-3").error().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(store_->ConsumeToken(std::string(64, 'c'), "agent-4").error().code(), StatusCode::kUnauthenticated);
-  auto list = store_->ListTokens();
-  ASSERT_EQ(list->size(), 2u);
-}
-
-TEST_F(StoreTest, ConcurrentTokenUseHasOneWinner) {
-  ASSERT_TRUE(store_->CreateSite({.id = "s"}).ok());
-  Token t;
-  t.sha256 = std::string(64, 'd');
-  t.site = "s";
-  t.expires_unix_nanos = clock_.NowNanos() + kSec;
-  ASSERT_TRUE(store_->PutToken(t).ok());
-  std::atomic<int> wins{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&, i] {
-      if (store_->ConsumeToken(t.sha256, "agent-" + std::to_string(i)).has_value()) ++wins;
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(wins.load(), 1);
-}
-
-TEST_F(StoreTest, AgentsSitesHealthAndRevocation) {
-  Enrol("a1", "site-a");
-  Enrol("a2", "site-a");
-  AgentHealth h;
-  h.reported_unix_nanos = kBase;
-  h.cpu_percent = 1.5;
-  h.rss_bytes = 20 << 20;
-  h.queue_depth = 7;
-  ASSERT_TRUE(store_->UpdateAgentHealth("a1", h, "rampart-agent 0.1.0").ok());
-  ASSERT_TRUE(store_->SetAgentState("a1", AgentState::kUp, kBase).ok());
-  ASSERT_TRUE(store_->UpdateAgentConnection("a1", true, "10.1.1.11:5000", kBase + 1, false).ok());
-  store_->TouchAgent("a1", kBase + 5);
-  auto a = store_->GetAgent("a1");
-  ASSERT_TRUE(a.has_value());
-  EXPECT_EQ(a->health.queue_depth, 7u);
-  EXPECT_EQ(a->version, "rampart-agent 0.1.0");
-  EXPECT_EQ(a->state, AgentState::kUp);
-  EXPECT_TRUE(a->connected);
-  EXPECT_EQ(a->last_seen_unix_nanos, kBase + 5);
-  auto site = store_->GetSite("site-a");
-  ASSERT_TRUE(site.has_value());
-  EXPECT_EQ(site->agents, 2u);
-  EXPECT_EQ(site->agents_up, 1u);
-  Agent revoke = *a;
-  revoke.revoked = true;
-  ASSERT_TRUE(store_->PutAgentIdentity(revoke).ok());
-  Reopen();
-  a = store_->GetAgent("a1");
-  ASSERT_TRUE(a.has_value());
-  EXPECT_TRUE(a->revoked);
-  EXPECT_EQ(a->state, AgentState::kRevoked);
-  EXPECT_FALSE(a->connected) << "nothing is connected after a restart";
-  EXPECT_EQ(a->last_seen_unix_nanos, kBase + 5) << "probe times are persisted at close";
-  EXPECT_EQ(store_->GetSite("site-a")->agents, 1u);
-  EXPECT_EQ(store_->ListAgents("site-a")->size(), 2u);
-  EXPECT_EQ(store_->ListAgents("other")->size(), 0u);
-  EXPECT_FALSE(store_->GetAgent("zz").has_value());
-  Agent orphan;
-  orphan.id = "a3";
-  orphan.site = "nowhere";
-  EXPECT_EQ(store_->PutAgentIdentity(orphan).code(), StatusCode::kNotFound);
-}
-
 TEST_F(StoreTest, LinkChangesAreEventsAndReachSubscribers) {
   Enrol("a1", "site-a");
   std::vector<LinkChange> changes;
@@ -723,8 +630,8 @@ TEST_F(StoreTest, LinkChangesAreEventsAndReachSubscribers) {
   auto esub = store_->Subscribe({.kinds = {EventKind::kLinkState}}, [&](const EventRecord& r) { events.push_back(r); });
   LinkChange c;
   c.site = "site-a";
-  c.from_link = LinkState::kUp;
-  c.to_link = LinkState::kDown;
+  c.from_link = registry::LinkState::kUp;
+  c.to_link = registry::LinkState::kDown;
   c.at_unix_nanos = kBase;
   c.reason = "no agent answered for 6s";
   ASSERT_TRUE(store_->RecordLinkChange(c).ok());
@@ -733,8 +640,8 @@ TEST_F(StoreTest, LinkChangesAreEventsAndReachSubscribers) {
   LinkChange d;
   d.site = "site-a";
   d.agent_id = "a1";
-  d.from_agent = AgentState::kUp;
-  d.to_agent = AgentState::kDown;
+  d.from_agent = registry::AgentState::kUp;
+  d.to_agent = registry::AgentState::kDown;
   d.at_unix_nanos = kBase + 1;
   ASSERT_TRUE(store_->RecordLinkChange(d).ok());
   EXPECT_EQ(d.event.sequence, 2u);
@@ -777,40 +684,6 @@ TEST_F(StoreTest, SubscriptionsMayOutliveTheStore) {
   Enrol("a1", "site-a");
   ASSERT_TRUE(Ingest("a1", {MakeEvent(1, true, kBase, 9)}).has_value());
   EXPECT_EQ(calls, 0);
-}
-
-TEST_F(StoreTest, LinkHistoryIsDownsampled) {
-  ASSERT_TRUE(store_->CreateSite({.id = "s"}).ok());
-  const int64_t start = kBase - (kBase % (3600 * kSec));
-  // One hour of 10 s samples: loss 0 for the first half, 0.2 for the second.
-  for (int i = 0; i < 360; ++i) {
-    LinkSample s;
-    s.start_unix_nanos = start + i * 10 * kSec;
-    s.duration_nanos = 10 * kSec;
-    s.rtt_ms_avg = 10;
-    s.rtt_ms_max = i == 100 ? 99 : 12;
-    s.loss_ratio = i < 180 ? 0 : 0.2;
-    s.availability = 1;
-    s.worst = i < 180 ? LinkState::kUp : LinkState::kDegraded;
-    ASSERT_TRUE(store_->AppendLinkSample("s", s).ok());
-  }
-  auto raw = store_->LinkHistory("s", start, start + 3600 * kSec, 500);
-  ASSERT_TRUE(raw.has_value());
-  EXPECT_EQ(raw->size(), 360u);
-  auto five = store_->LinkHistory("s", start, start + 3600 * kSec, 20);
-  ASSERT_TRUE(five.has_value());
-  ASSERT_EQ(five->size(), 12u);
-  EXPECT_EQ((*five)[0].duration_nanos, 300 * kSec);
-  EXPECT_DOUBLE_EQ((*five)[0].loss_ratio, 0);
-  EXPECT_DOUBLE_EQ((*five)[11].loss_ratio, 0.2);
-  EXPECT_EQ((*five)[3].rtt_ms_max, 99);
-  auto hour = store_->LinkHistory("s", start, start + 3600 * kSec, 2);
-  ASSERT_TRUE(hour.has_value());
-  ASSERT_EQ(hour->size(), 1u);
-  EXPECT_NEAR((*hour)[0].loss_ratio, 0.1, 1e-9);
-  EXPECT_EQ((*hour)[0].worst, LinkState::kDegraded);
-  EXPECT_EQ((*hour)[0].duration_nanos, 3600 * kSec);
-  EXPECT_FALSE(store_->LinkHistory("nope", 0, 1, 10).has_value());
 }
 
 TEST_F(StoreTest, RetentionDeletesOldEventsBeforeOldAlerts) {

@@ -1,8 +1,10 @@
 #pragma once
-// The controller's side of the transport as `rampart-controller run` starts
-// it: the fleet (enrolment, PKI from `rampartctl pki init`), the link
-// monitor (probe reflector), the agent port, and the admin socket rampartctl
-// talks to. The store is opened by the runtime and shared with the web UI.
+// controller/runtime: the controller's agent-facing services, as
+// `rampart-controller run` starts them: the fleet (enrolment, PKI from
+// `rampartctl pki init`), the link monitor (probe reflector), the agent
+// port (controller/ingest), and the admin socket rampartctl talks to. The
+// store (and its registry) is opened by the runtime and shared with the web
+// UI and notifications.
 //
 //   controller:
 //     agents:                       # the agent port; absent: no agents (admin socket only)
@@ -25,7 +27,6 @@
 //       degraded_jitter_ms: 0
 //       degraded_jitter_ms_clear: 0
 //       degraded_clear_for: 10s
-//     store: {retention: 90d, alert_retention: 365d, sync: true, writer_threads: 2}
 //     admin_socket: /var/lib/rampart-controller/admin.sock
 //
 // Start/Stop on the daemon's main thread.
@@ -38,37 +39,38 @@
 #include "controller/fleet/fleet.h"
 #include "controller/ingest/server.h"
 #include "controller/links/monitor.h"
+#include "controller/registry/registry.h"
 #include "controller/store/store.h"
 
 namespace rampart::config {
 class Section;
 }
 
-namespace rampart::ingest {
+namespace rampart::controller {
 
-struct TransportConfig {
+struct AgentServicesConfig {
   bool agents_enabled = false;  // The `agents` section is present.
-  Options server;
+  ingest::Options server;
   fleet::Options fleet;         // pki_dir defaults to DATA_DIR/pki.
   links::Options links;         // secret_path: DATA_DIR/links.key.
-  controller_store::Options store;  // path: DATA_DIR/store (set by the runtime).
   std::string admin_socket;     // Default DATA_DIR/admin.sock.
 };
 
-// Reads controller.agents, .links, .store and .admin_socket; `data_dir`
-// fills the defaults.
-void ReadTransportConfig(config::Section controller, const std::string& data_dir, TransportConfig* out);
+// Reads controller.agents, .links and .admin_socket; `data_dir` fills the
+// defaults.
+void ReadAgentServicesConfig(config::Section controller, const std::string& data_dir, AgentServicesConfig* out);
 
-class ControllerTransport {
+class AgentServices {
  public:
   // kNotFound/kPermissionDenied for missing or unsafe PKI files (with what to
-  // run); kUnavailable when a port is taken.
-  static Result<std::unique_ptr<ControllerTransport>> Start(const TransportConfig& config,
-                                                            controller_store::Store& store);
-  virtual ~ControllerTransport() = default;
+  // run); kUnavailable when a port is taken. `store` (and its registry) must
+  // outlive the services.
+  static Result<std::unique_ptr<AgentServices>> Start(const AgentServicesConfig& config,
+                                                      controller_store::Store& store);
+  virtual ~AgentServices() = default;
   // The agent port first (streams end, acks drain), then the admin socket
   // and the link monitor.
   virtual void Stop(std::chrono::milliseconds deadline) = 0;
 };
 
-}  // namespace rampart::ingest
+}  // namespace rampart::controller

@@ -1,12 +1,12 @@
-#include "controller/ingest/transport.h"
+#include "controller/runtime/agent_services.h"
 
 #include "common/config/config.h"
 #include "common/log/log.h"
 #include "controller/fleet/admin.h"
 
-namespace rampart::ingest {
+namespace rampart::controller {
 
-void ReadTransportConfig(config::Section c, const std::string& data_dir, TransportConfig* out) {
+void ReadAgentServicesConfig(config::Section c, const std::string& data_dir, AgentServicesConfig* out) {
   out->fleet.pki_dir = data_dir + "/pki";
   out->links.secret_path = data_dir + "/links.key";
   out->admin_socket = fleet::DefaultAdminSocket(data_dir);
@@ -49,34 +49,25 @@ void ReadTransportConfig(config::Section c, const std::string& data_dir, Transpo
     l.Problem("degraded_jitter_ms_clear", "must not be above degraded_jitter_ms");
   }
 
-  config::Section s = c.Child("store");
-  std::chrono::milliseconds retention = out->store.retention;
-  s.Duration("retention", &retention, std::chrono::hours(0), std::chrono::hours(24 * 3650));
-  out->store.retention = std::chrono::duration_cast<std::chrono::hours>(retention);
-  std::chrono::milliseconds alert_retention = out->store.alert_retention;
-  s.Duration("alert_retention", &alert_retention, std::chrono::hours(0), std::chrono::hours(24 * 3650));
-  out->store.alert_retention = std::chrono::duration_cast<std::chrono::hours>(alert_retention);
-  s.Bool("sync", &out->store.sync);
-  s.Int("writer_threads", &out->store.writer_threads, 1, 16);
-
   c.String("admin_socket", &out->admin_socket);
 }
 
 namespace {
 
-class TransportImpl final : public ControllerTransport {
+class AgentServicesImpl final : public AgentServices {
  public:
-  ~TransportImpl() override { Stop(std::chrono::seconds(5)); }
+  ~AgentServicesImpl() override { Stop(std::chrono::seconds(5)); }
 
-  Status Init(const TransportConfig& c, controller_store::Store& store) {
+  Status Init(const AgentServicesConfig& c, controller_store::Store& store) {
+    registry::Registry& registry = store.registry();
     if (c.agents_enabled) {
-      RAMPART_ASSIGN_OR_RETURN(fleet_, fleet::Fleet::Open(c.fleet, store));
-      RAMPART_ASSIGN_OR_RETURN(links_, links::Monitor::Start(c.links, store));
-      RAMPART_ASSIGN_OR_RETURN(server_, Server::Start(c.server, store, *fleet_, links_.get()));
+      RAMPART_ASSIGN_OR_RETURN(fleet_, fleet::Fleet::Open(c.fleet, registry));
+      RAMPART_ASSIGN_OR_RETURN(links_, links::Monitor::Start(c.links, registry, store));
+      RAMPART_ASSIGN_OR_RETURN(server_, ingest::Server::Start(c.server, registry, store, *fleet_, links_.get()));
       log::Info("controller", "agent port ready",
                 {{"port", server_->port()}, {"ca_sha256", fleet_->ca_sha256()}, {"reflector", links_->reflector_port()}});
     }
-    RAMPART_ASSIGN_OR_RETURN(admin_, fleet::AdminServer::Start(c.admin_socket, fleet_.get(), store));
+    RAMPART_ASSIGN_OR_RETURN(admin_, fleet::AdminServer::Start(c.admin_socket, fleet_.get(), registry, store));
     return Status::Ok();
   }
 
@@ -95,18 +86,18 @@ class TransportImpl final : public ControllerTransport {
  private:
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<links::Monitor> links_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<ingest::Server> server_;
   std::unique_ptr<fleet::AdminServer> admin_;
   bool stopped_ = false;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<ControllerTransport>> ControllerTransport::Start(const TransportConfig& config,
-                                                                        controller_store::Store& store) {
-  auto t = std::make_unique<TransportImpl>();
-  RAMPART_RETURN_IF_ERROR(t->Init(config, store));
-  return std::unique_ptr<ControllerTransport>(std::move(t));
+Result<std::unique_ptr<AgentServices>> AgentServices::Start(const AgentServicesConfig& config,
+                                                            controller_store::Store& store) {
+  auto services = std::make_unique<AgentServicesImpl>();
+  RAMPART_RETURN_IF_ERROR(services->Init(config, store));
+  return std::unique_ptr<AgentServices>(std::move(services));
 }
 
-}  // namespace rampart::ingest
+}  // namespace rampart::controller
